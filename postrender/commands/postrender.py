@@ -1,0 +1,23 @@
+"""Post-render mode: stdin -> stdout, the contract Helm expects of a post-renderer."""
+from __future__ import annotations
+
+import sys
+
+from ..documents import decode
+from ..imagelist import dumps, write_atomically
+from ..pipeline import post_render
+from ..report import Reporter
+from ..settings import Settings
+
+
+def run_post_render(settings: Settings) -> int:
+    reporter = Reporter(settings.log_file)
+    stream = decode(sys.stdin.buffer.read())
+    result = post_render(stream, settings)
+    for warning in result.warnings:
+        reporter.warning(warning)
+    if settings.images_out is not None:
+        write_atomically(settings.images_out, dumps(result.image_list(settings)))
+    sys.stdout.buffer.write(result.output.encode("utf-8"))
+    sys.stdout.buffer.flush()
+    return 0

@@ -1,0 +1,101 @@
+"""Read the stream: decode it, then compose one document at a time with libyaml.
+
+Composing (not constructing) keeps every node's character offsets; the base
+loader skips tag resolution, and the collector is paused while nodes are built
+(holding many node trees otherwise triggers repeated full collections).
+"""
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .errors import InputError, Where
+from .finder import DocContext, context_of
+from .nodes import MappingNode, Node, ScalarNode
+
+BOM = "\ufeff"
+_SOURCE = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Stream:
+    text: str  # without a BOM: offsets from the parser index this string
+    bom: str  # "\ufeff" or ""
+
+
+def decode(data: bytes) -> Stream:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"input line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    if text.startswith(BOM):
+        return Stream(text[1:], BOM)
+    return Stream(text, "")
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def documents(text: str) -> Iterator[tuple[Node, DocContext]]:
+    """Yield each document that is a mapping with its context; empty documents are skipped.
+
+    Document indexes count every document a YAML loader sees, comment-only ones included.
+    """
+    import yaml
+
+    loader = yaml.CBaseLoader(text)
+    index, previous_end = 0, 0
+    try:
+        while True:
+            with _collector_paused():
+                try:
+                    if not loader.check_node():
+                        return
+                    root = loader.get_node()
+                except yaml.MarkedYAMLError as exc:
+                    raise _syntax_error(text, exc, index, previous_end) from None
+                except RecursionError:
+                    raise InputError(f"{Where(document=index, template=_template(text, previous_end, len(text)))}: nesting is too deep to process") from None
+            template = _template(text, previous_end, root.start_mark.index)
+            previous_end = root.end_mark.index
+            if isinstance(root, MappingNode):
+                yield root, context_of(root, index, template)
+            elif not (isinstance(root, ScalarNode) and root.value == "" and root.style == ""):
+                kind = "a list" if not isinstance(root, ScalarNode) else "a scalar"
+                where = Where(document=index, template=template, line=root.start_mark.line + 1, column=root.start_mark.column + 1)
+                raise InputError(f"{where}: the document is {kind}, not a Kubernetes object (a mapping)")
+            index += 1
+    finally:
+        loader.dispose()
+
+
+def _template(text: str, start: int, end: int) -> str | None:
+    """The ``# Source:`` comment Helm writes before a document (the last one before it)."""
+    found = None
+    for match in _SOURCE.finditer(text, start, end):
+        found = match.group(1)
+    return found
+
+
+def _syntax_error(text: str, exc: Exception, index: int, previous_end: int) -> InputError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    position = mark.index if mark is not None else len(text)
+    template = _template(text, previous_end, min(position, len(text)))
+    where = Where(document=index, template=template,
+                  line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    detail = f"{context}, {problem}" if context else problem
+    return InputError(f"{where}: invalid YAML: {detail}")

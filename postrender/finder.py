@@ -1,0 +1,239 @@
+"""Rule matching: from one parsed document to the image sites and pod specs in it.
+
+Matching only reads nodes; it never sees modified data.  Every site keeps its
+scalar node (and so its position in the stream) for the splice step.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from . import heuristics
+from .errors import Where
+from .nodes import MappingNode, Node, ScalarNode, SequenceNode, get, get_str, items
+from .paths import PathPart, compile_path, format_path
+from .reference import parse_reference
+from .rules import CompiledPath, NamedValues, Rule, RuleSet
+
+POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+CANDIDATE_RULE = "heuristic/image-key"
+
+
+@dataclass(frozen=True)
+class DocContext:
+    """What identifies a document (or an item of a List) in messages and the image list."""
+
+    index: int
+    template: str | None
+    kind: str | None
+    name: str | None
+    namespace: str | None
+    api_version: str | None
+    hook: str | None
+
+    def where(self, node: Node | None = None, path: str | None = None) -> Where:
+        mark = node.start_mark if node is not None else None
+        return Where(
+            document=self.index, template=self.template, kind=self.kind, name=self.name,
+            line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None, path=path,
+        )
+
+
+@dataclass(frozen=True)
+class Site:
+    """One place an image reference is written: ``node.value[offset:offset+len(text)]``."""
+
+    doc: DocContext
+    node: ScalarNode
+    offset: int
+    text: str
+    path: str  # dotted path, plus " (after --flag=)" where the image is part of a string
+    rule: str
+    location: str
+    candidate: bool = False
+
+
+@dataclass(frozen=True)
+class SecretSite:
+    """A pod spec (or CR field) that must list the pull secrets."""
+
+    doc: DocContext
+    anchor: MappingNode
+    field: tuple[str, ...]
+    style: str
+    path: str
+
+
+@dataclass
+class Findings:
+    sites: list[Site] = field(default_factory=list)
+    secrets: list[SecretSite] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    not_references: list[str] = field(default_factory=list)  # image fields holding no reference
+
+
+def context_of(root: Node, index: int, template: str | None) -> DocContext:
+    return DocContext(
+        index=index,
+        template=template or get_str(root, "metadata", "annotations", "postrenderer.helm.sh/postrender-filename"),
+        kind=get_str(root, "kind"),
+        name=get_str(root, "metadata", "name"),
+        namespace=get_str(root, "metadata", "namespace"),
+        api_version=get_str(root, "apiVersion"),
+        hook=get_str(root, "metadata", "annotations", "helm.sh/hook"),
+    )
+
+
+def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tuple[PathPart, ...] = ()) -> None:
+    """Collect every image site and pod spec of one document into ``out``."""
+    matched = rules.for_kind(ctx.api_version, ctx.kind)
+    if not matched:
+        _candidates(root, ctx, prefix, out)
+        return
+    for rule in matched:
+        _Matcher(rule, ctx, rules, out).run(root, prefix)
+
+
+class _Matcher:
+    def __init__(self, rule: Rule, ctx: DocContext, rules: RuleSet, out: Findings) -> None:
+        self.rule, self.ctx, self.rules, self.out = rule, ctx, rules, out
+
+    def run(self, root: Node, prefix: tuple[PathPart, ...]) -> None:
+        rule = self.rule
+        for path in rule.images:
+            for node, parts in path.evaluate(root, prefix):
+                self.image_field(node, parts, rule.image_location)
+        for path in rule.containers:
+            for node, parts in path.evaluate(root, prefix):
+                self.container(node, parts, rule.container_location)
+        for path in rule.pod_specs:
+            for node, parts in path.evaluate(root, prefix):
+                self.pod_spec(node, parts)
+        for named in rule.named_values:
+            self.named_values(root, prefix, named, "cr-field")
+        for placement in rule.pull_secrets:
+            for node, parts in placement.anchor.evaluate(root, prefix):
+                if isinstance(node, MappingNode):
+                    self.out.secrets.append(SecretSite(self.ctx, node, placement.field, placement.style,
+                                                       format_path((*parts, *placement.field))))
+        for path in rule.schema_defaults:
+            for node, parts in path.evaluate(root, prefix):
+                self.schema_defaults(node, parts)
+        for path in rule.items:
+            for node, parts in path.evaluate(root, prefix):
+                if isinstance(node, MappingNode):
+                    item_ctx = context_of(node, self.ctx.index, self.ctx.template)
+                    find(node, item_ctx, self.rules, self.out, parts)
+
+    # -- the places images live ------------------------------------------------------------
+    def image_field(self, node: Node, parts: tuple[PathPart, ...], location: str) -> None:
+        path = format_path(parts)
+        if not isinstance(node, ScalarNode):
+            self.out.warnings.append(f"{self.ctx.where(node, path)}: image field is not a string; left as is")
+            return
+        if node.style == "" and node.value in ("", "~", "null", "Null", "NULL"):
+            return  # an optional field left unset
+        if parse_reference(node.value) is None:
+            self.out.not_references.append(
+                f"{self.ctx.where(node, path)}: {node.value!r} is not an image reference; left as is"
+            )
+            return
+        self.add(node, 0, node.value, path, location)
+
+    def container(self, node: Node, parts: tuple[PathPart, ...], location: str) -> None:
+        if not isinstance(node, MappingNode):
+            return
+        image = get(node, "image")
+        if image is not None:
+            self.image_field(image, (*parts, "image"), location)
+        self.named_values(node, parts, _ENV, "env")
+        for key in ("command", "args"):
+            seq = get(node, key)
+            if isinstance(seq, SequenceNode):
+                self.args(seq, (*parts, key))
+
+    def pod_spec(self, node: Node, parts: tuple[PathPart, ...]) -> None:
+        if not isinstance(node, MappingNode):
+            return
+        for key in POD_CONTAINER_LISTS:
+            seq = get(node, key)
+            if isinstance(seq, SequenceNode):
+                for index, container in enumerate(seq.value):
+                    self.container(container, (*parts, key, index), self.rule.container_location)
+        volumes = get(node, "volumes")
+        if isinstance(volumes, SequenceNode):
+            for index, volume in enumerate(volumes.value):
+                reference = get(get(volume, "image"), "reference")
+                if reference is not None:
+                    self.image_field(reference, (*parts, "volumes", index, "image", "reference"), self.rule.container_location)
+        self.out.secrets.append(SecretSite(self.ctx, node, ("imagePullSecrets",), "names", format_path((*parts, "imagePullSecrets"))))
+
+    def named_values(self, root: Node, prefix: tuple[PathPart, ...], named: NamedValues, location: str) -> None:
+        for entry, parts in named.path.evaluate(root, prefix):
+            if isinstance(entry, SequenceNode):  # a path to the list itself
+                entries: list[tuple[Node, tuple[PathPart, ...]]] = [(e, (*parts, i)) for i, e in enumerate(entry.value)]
+            else:
+                entries = [(entry, parts)]
+            for item, item_parts in entries:
+                name = get_str(item, "name")
+                value = get(item, named.value_key)
+                if name is None or not isinstance(value, ScalarNode) or not value.value:
+                    continue
+                path = format_path((*item_parts, named.value_key))
+                for offset, text, label in heuristics.in_value(value.value, name):
+                    self.add(value, offset, text, f"{path} ({label})" if label else path, location)
+
+    def args(self, seq: SequenceNode, parts: tuple[PathPart, ...]) -> None:
+        scalars = [n.value if isinstance(n, ScalarNode) else "" for n in seq.value]
+        for index, offset, text, label in heuristics.in_args(scalars):
+            node = seq.value[index]
+            assert isinstance(node, ScalarNode)
+            self.add(node, offset, text, f"{format_path((*parts, index))} ({label})", "args")
+
+    def schema_defaults(self, schema: Node, parts: tuple[PathPart, ...]) -> None:
+        for node, node_parts in _walk(schema, parts):
+            if not (node_parts and node_parts[-1] == "properties" and isinstance(node, MappingNode)):
+                continue
+            for prop, prop_schema in items(node):
+                default = get(prop_schema, "default")
+                if heuristics.is_candidate_key(prop) and isinstance(default, ScalarNode) and default.value:
+                    if parse_reference(default.value) is not None:
+                        self.add(default, 0, default.value, format_path((*node_parts, prop, "default")), "crd-schema-default")
+
+    def add(self, node: ScalarNode, offset: int, text: str, path: str, location: str) -> None:
+        self.out.sites.append(Site(self.ctx, node, offset, text, path, self.rule.id, location))
+
+
+def _candidates(root: Node, ctx: DocContext, prefix: tuple[PathPart, ...], out: Findings) -> None:
+    """Strings under image-like keys in a kind no rule covers: reported, rewritten only on request."""
+    for node, parts in _walk(root, prefix, skip=("metadata",)):
+        if not isinstance(node, MappingNode):
+            continue
+        for key, value in items(node):
+            if heuristics.is_candidate_key(key) and isinstance(value, ScalarNode) and value.value:
+                if parse_reference(value.value) is not None:
+                    out.sites.append(Site(ctx, value, 0, value.value, format_path((*parts, key)), CANDIDATE_RULE, "candidate", True))
+
+
+def _walk(root: Node, prefix: tuple[PathPart, ...], skip: tuple[str, ...] = ()) -> Iterator[tuple[Node, tuple[PathPart, ...]]]:
+    """Every collection node below ``root``, iteratively (documents can nest thousands deep)."""
+    stack: list[tuple[Node, tuple[PathPart, ...]]] = [(root, prefix)]
+    seen: set[int] = set()
+    while stack:
+        node, parts = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node, parts
+        if isinstance(node, MappingNode):
+            for key, value in reversed(node.value):
+                if isinstance(key, ScalarNode) and not isinstance(value, ScalarNode):
+                    if not (len(parts) == len(prefix) and key.value in skip):
+                        stack.append((value, (*parts, key.value)))
+        elif isinstance(node, SequenceNode):
+            for index in range(len(node.value) - 1, -1, -1):
+                if not isinstance(node.value[index], ScalarNode):
+                    stack.append((node.value[index], (*parts, index)))
+
+
+_ENV = NamedValues(CompiledPath("$.env", compile_path("$.env")), "value")

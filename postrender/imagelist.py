@@ -1,0 +1,75 @@
+"""The image list: what the private registry must hold for this render (JSON)."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .plan import Plan
+
+
+def image_list(plan: Plan, registry: str | None, folder: str | None, *, with_file: str | None = None) -> dict[str, Any]:
+    images = []
+    for image in plan.images:
+        entry: dict[str, Any] = {
+            "source": image.source,
+            "target": image.target,
+            "registry": image.ref.domain,
+            "repository": image.ref.path,
+            "tag": image.ref.tag,
+            "digest": image.ref.digest,
+            "rule": sorted({site.rule for site in image.sites})[0] if image.candidate else _first_rule(image.sites),
+            "occurrences": [_occurrence(site, with_file) for site in image.sites],
+        }
+        if image.candidate:
+            entry["candidate"] = True
+            entry["rewritten"] = image.rewrite
+        images.append(entry)
+    return {"registry": registry, "folder": folder, "images": images}
+
+
+def _first_rule(sites: Any) -> str:
+    return next(site.rule for site in sites if not site.candidate)
+
+
+def _occurrence(site: Any, file: str | None) -> dict[str, Any]:
+    occurrence: dict[str, Any] = {
+        "document": site.doc.index,
+        "kind": site.doc.kind,
+        "name": site.doc.name,
+        "namespace": site.doc.namespace,
+        "path": site.path,
+        "template": site.doc.template,
+        "rule": site.rule,
+        "location": site.location,
+    }
+    if site.doc.hook:
+        occurrence["hook"] = True
+    if file is not None:
+        occurrence["file"] = file
+    return occurrence
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write to a temporary file beside ``path`` and rename: readers never see half a file."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

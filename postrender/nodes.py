@@ -1,0 +1,67 @@
+"""Small helpers over PyYAML's composed nodes (positions included).
+
+Duplicate keys: Kubernetes and Helm take the last value, so lookups here do too.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = ["MappingNode", "Node", "ScalarNode", "SequenceNode", "get", "get_str", "items", "keys_of", "duplicate_keys"]
+
+
+def items(node: Node | None) -> Iterator[tuple[str, Node]]:
+    """(key, value) pairs of a mapping with scalar keys, in document order."""
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            if isinstance(key, ScalarNode):
+                yield key.value, value
+
+
+def get(node: Node | None, key: str) -> Node | None:
+    """The value under ``key``; the last one when the key is duplicated, as Kubernetes does."""
+    found = None
+    if isinstance(node, MappingNode):
+        for k, value in node.value:
+            if isinstance(k, ScalarNode) and k.value == key:
+                found = value
+    return found
+
+
+def get_key(node: Node | None, key: str) -> ScalarNode | None:
+    """The key node of the last pair named ``key``."""
+    found = None
+    if isinstance(node, MappingNode):
+        for k, _ in node.value:
+            if isinstance(k, ScalarNode) and k.value == key:
+                found = k
+    return found
+
+
+def get_str(node: Node | None, *keys: str) -> str | None:
+    """The string at a chain of keys, or None."""
+    for key in keys:
+        node = get(node, key)
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+def keys_of(node: Node | None) -> list[str]:
+    return [k for k, _ in items(node)]
+
+
+def duplicate_keys(node: Node | None) -> set[str]:
+    seen: set[str] = set()
+    dups: set[str] = set()
+    for key in keys_of(node):
+        (dups if key in seen else seen).add(key)
+    return dups
+
+
+def is_string(node: Node | None) -> bool:
+    """A scalar that YAML would read as a string with text in it (not null, not a bool/number).
+
+    Image references are never numbers; we only rule out the empty/null case here and leave
+    the rest to the reference parser.
+    """
+    return isinstance(node, ScalarNode) and node.value != "" and not (node.style == "" and node.value in ("~", "null", "Null", "NULL"))

@@ -1,0 +1,167 @@
+"""Pull secrets: the text to insert so every pod spec lists each configured secret.
+
+Existing entries keep their order and bytes; missing names are appended after
+them; a missing field (and missing parent keys, e.g. Strimzi's
+``template.pod``) is inserted as the mapping's first key, at its indentation,
+so the rest of the mapping is untouched.  Flow mappings (JSON documents) get
+JSON, which YAML reads the same.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from .finder import SecretSite
+from .nodes import MappingNode, Node, ScalarNode, SequenceNode, get, get_key
+from .splice import Edit
+
+
+def secret_edits(text: str, sites: Sequence[SecretSite], secrets: Sequence[str], warnings: list[str]) -> list[Edit]:
+    if not secrets:
+        return []
+    edits: list[Edit] = []
+    done: set[tuple[int, tuple[str, ...]]] = set()
+    for site in sites:
+        node, keys = _descend(site.anchor, site.field)
+        if not isinstance(node, MappingNode):
+            warnings.append(f"{site.doc.where(site.anchor, site.path)}: cannot add pull secrets: a parent is not a mapping")
+            continue
+        identity = (id(node), keys)
+        if identity in done:  # two rules (or an alias) name the same place
+            continue
+        done.add(identity)
+        edit = _edit_for(text, site, node, keys, secrets, warnings)
+        if edit is not None:
+            edits.append(edit)
+    return edits
+
+
+def _descend(node: MappingNode, field: tuple[str, ...]) -> tuple[Node | None, tuple[str, ...]]:
+    """Follow the keys that exist; return the deepest mapping and the keys still missing
+    (the last key stays in the tuple when it exists, so the caller sees its value)."""
+    current: Node = node
+    for depth, key in enumerate(field[:-1]):
+        child = get(current, key)
+        if child is None:
+            return current, field[depth:]
+        if not isinstance(child, MappingNode):
+            return None, ()
+        current = child
+    return current, field[-1:]
+
+
+def _edit_for(text: str, site: SecretSite, node: MappingNode, keys: tuple[str, ...], secrets: Sequence[str], warnings: list[str]) -> Edit | None:
+    eol = _line_ending(text, node)
+    if len(keys) == 1 and get_key(node, keys[0]) is not None:
+        return _extend_existing(text, site, node, keys[0], secrets, eol, warnings)
+    return _insert_keys(text, node, keys, site.style, secrets, eol)
+
+
+def _extend_existing(text: str, site: SecretSite, node: MappingNode, key: str, secrets: Sequence[str], eol: str, warnings: list[str]) -> Edit | None:
+    value = get(node, key)
+    if site.style == "name":
+        return None  # a single-secret field already set: leave the user's choice
+    if isinstance(value, ScalarNode) and value.value in ("", "~", "null", "Null", "NULL") and value.style == "":
+        rendered = _flow_value(site.style, secrets)
+        if value.start_mark.index == value.end_mark.index:  # "imagePullSecrets:" with nothing after it
+            key_node = get_key(node, key)
+            assert key_node is not None
+            colon = text.index(":", key_node.end_mark.index)
+            return Edit(colon + 1, colon + 1, " " + rendered)
+        return Edit(value.start_mark.index, value.end_mark.index, rendered)
+    if not isinstance(value, SequenceNode):
+        warnings.append(f"{site.doc.where(value, site.path)}: {key} is not a list; pull secrets not added")
+        return None
+    existing = {_entry_name(item, site.style) for item in value.value}
+    missing = [s for s in secrets if s not in existing]
+    if not missing:
+        return None
+    if value.flow_style:
+        close = value.end_mark.index - 1
+        if text[close] != "]":
+            return None
+        body = ", ".join(_flow_item(site.style, s) for s in missing)
+        return Edit(close, close, (", " if value.value else "") + body)
+    last_end = value.value[-1].end_mark.index
+    position = last_end if text[last_end - 1] == "\n" else _end_of_line(text, last_end)
+    indent = " " * value.start_mark.column
+    lines = "".join(f"{indent}- {_block_item(site.style, s)}{eol}" for s in missing)
+    if position == len(text) and not text.endswith("\n"):
+        lines = eol + lines
+    return Edit(position, position, lines)
+
+
+def _insert_keys(text: str, node: MappingNode, keys: tuple[str, ...], style: str, secrets: Sequence[str], eol: str) -> Edit:
+    if node.flow_style or not node.value:
+        brace = _body_start(text, node.start_mark.index)
+        rendered = _flow_value(style, secrets)
+        for key in reversed(keys[1:]):
+            rendered = "{" + json.dumps(key) + ": " + rendered + "}"
+        rendered = json.dumps(keys[0]) + ": " + rendered
+        return Edit(brace + 1, brace + 1, rendered + (", " if node.value else ""))
+    first_key = node.value[0][0]
+    column = first_key.start_mark.column
+    sequence_indent = 0 if _indentless(node) else 2
+    lines: list[str] = []
+    for depth, key in enumerate(keys):
+        lines.append(f"{' ' * (column + 2 * depth) if depth else ''}{key}:{eol}")
+    inner = column + 2 * (len(keys) - 1)
+    if style == "name":
+        lines.append(f"{' ' * (inner + 2)}name: {_scalar(secrets[0])}{eol}")
+    else:
+        lines += [f"{' ' * (inner + sequence_indent)}- {_block_item(style, s)}{eol}" for s in secrets]
+    lines.append(" " * column)
+    return Edit(first_key.start_mark.index, first_key.start_mark.index, "".join(lines))
+
+
+def _indentless(node: MappingNode) -> bool:
+    """Follow the document's own habit: are block sequences at the key's column?"""
+    for key, value in node.value:
+        if isinstance(value, SequenceNode) and not value.flow_style and value.value:
+            return value.start_mark.column == key.start_mark.column
+    return False
+
+
+def _entry_name(item: Node, style: str) -> str | None:
+    if style == "strings":
+        return item.value if isinstance(item, ScalarNode) else None
+    name = get(item, "name")
+    return name.value if isinstance(name, ScalarNode) else None
+
+
+def _block_item(style: str, secret: str) -> str:
+    return _scalar(secret) if style == "strings" else f"name: {_scalar(secret)}"
+
+
+def _flow_item(style: str, secret: str) -> str:
+    return json.dumps(secret) if style == "strings" else '{"name": ' + json.dumps(secret) + "}"
+
+
+def _flow_value(style: str, secrets: Sequence[str]) -> str:
+    if style == "name":
+        return _flow_item("names", secrets[0])
+    return "[" + ", ".join(_flow_item(style, s) for s in secrets) + "]"
+
+
+def _scalar(secret: str) -> str:
+    """Plain where YAML reads it as a string (``regcred``), quoted where it would not (``1e3``, ``true``)."""
+    import yaml
+
+    return secret if isinstance(yaml.safe_load(secret), str) else json.dumps(secret)
+
+
+def _body_start(text: str, position: int) -> int:
+    while text[position] != "{":  # skip an anchor or tag
+        position += 1
+    return position
+
+
+def _end_of_line(text: str, position: int) -> int:
+    newline = text.find("\n", position)
+    return len(text) if newline == -1 else newline + 1
+
+
+def _line_ending(text: str, node: Node) -> str:
+    newline = text.find("\n", node.start_mark.index)
+    return "\r\n" if newline > 0 and text[newline - 1] == "\r" else "\n"
+

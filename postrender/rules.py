@@ -1,0 +1,236 @@
+"""Rules are data: ``rules/*.yaml`` say where each kind keeps its images.
+
+One schema for built-in and user rule files, checked here with messages that
+name the file, the rule and the field.  Paths are compiled once, at load.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .paths import Evaluator, PathSyntaxError, compile_path
+
+PULL_SECRET_STYLES = ("names", "name", "strings")
+LOCATIONS = ("container", "cr-field", "cr-container", "env", "args", "config", "crd-schema-default")
+
+
+@dataclass(frozen=True)
+class KindMatch:
+    group: str  # "" is the core group, "*" any group
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompiledPath:
+    text: str
+    evaluate: Evaluator
+
+
+@dataclass(frozen=True)
+class PullSecretPlacement:
+    field: tuple[str, ...]  # keys from the anchor node down to the secret field
+    anchor: CompiledPath  # where the keys start (must exist)
+    style: str  # names: [{name: x}], name: {name: x}, strings: [x]
+
+
+@dataclass(frozen=True)
+class NamedValues:
+    """Lists of ``{name, <value>}`` items (env vars, Tekton params) whose name may say "image"."""
+
+    path: CompiledPath
+    value_key: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    source: str  # the file it came from
+    match: tuple[KindMatch, ...]
+    pod_specs: tuple[CompiledPath, ...] = ()
+    containers: tuple[CompiledPath, ...] = ()
+    images: tuple[CompiledPath, ...] = ()
+    image_location: str = "cr-field"
+    container_location: str = "cr-container"
+    named_values: tuple[NamedValues, ...] = ()
+    pull_secrets: tuple[PullSecretPlacement, ...] = ()
+    schema_defaults: tuple[CompiledPath, ...] = ()
+    items: tuple[CompiledPath, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+
+    @functools.cached_property
+    def _index(self) -> dict[tuple[str, str], tuple[Rule, ...]]:
+        index: dict[tuple[str, str], list[Rule]] = {}
+        for rule in self.rules:
+            for match in rule.match:
+                for kind in match.kinds:
+                    if "*" not in kind:
+                        index.setdefault((match.group, kind), []).append(rule)
+        return {key: tuple(value) for key, value in index.items()}
+
+    @functools.cached_property
+    def _globs(self) -> tuple[tuple[str, str, Rule], ...]:
+        return tuple((m.group, k, r) for r in self.rules for m in r.match for k in m.kinds if "*" in k)
+
+    def for_kind(self, api_version: str | None, kind: str | None) -> tuple[Rule, ...]:
+        """Rules matching a document's apiVersion group and kind (the version does not matter)."""
+        if not kind:
+            return ()
+        group = api_version.rpartition("/")[0] if api_version and "/" in api_version else ""
+        found = self._index.get((group, kind), ()) + self._index.get(("*", kind), ())
+        if self._globs:
+            from fnmatch import fnmatchcase
+
+            extra = tuple(r for g, k, r in self._globs if g in (group, "*") and fnmatchcase(kind, k) and r not in found)
+            found += tuple(dict.fromkeys(extra))
+        return found
+
+
+def builtin_rules_dir() -> Path:
+    """The rule files shipped inside the package (``rules/`` in the source tree)."""
+    from importlib import resources
+
+    try:
+        return Path(str(resources.files("postrender.builtin_rules")))
+    except ModuleNotFoundError:  # running from a source tree that was never installed
+        return Path(__file__).resolve().parent.parent / "rules"
+
+
+@functools.lru_cache(maxsize=8)
+def load_rules(extra_files: tuple[Path, ...] = ()) -> RuleSet:
+    builtin = sorted(builtin_rules_dir().glob("*.yaml"))
+    if not builtin:
+        raise ConfigError(f"no built-in rule files found in {builtin_rules_dir()}: the installation is broken")
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for path in [*builtin, *extra_files]:
+        for rule in load_rule_file(path):
+            if rule.id in seen:
+                raise ConfigError(f"rule file {path}: rule {rule.id!r} is already defined in {seen[rule.id]}")
+            seen[rule.id] = str(path)
+            rules.append(rule)
+    return RuleSet(tuple(rules))
+
+
+def load_rule_file(path: Path) -> list[Rule]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"rule file {path}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"rule file {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"rule file {path}{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise ConfigError(f"rule file {path}: expected a mapping with a 'rules:' list")
+    unknown = sorted(set(data) - {"rules", "description"})
+    if unknown:
+        raise ConfigError(f"rule file {path}: unknown top-level field(s) {', '.join(unknown)}")
+    return [_parse_rule(raw, path, i) for i, raw in enumerate(data["rules"])]
+
+
+_RULE_FIELDS = {
+    "id", "description", "match", "podSpecs", "containers", "images", "imageLocation",
+    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items",
+}
+
+
+class _Fields:
+    """Reads one rule's fields, naming file, rule and field in every complaint."""
+
+    def __init__(self, raw: dict[str, Any], path: Path, label: str) -> None:
+        self.raw, self.path, self.label = raw, path, label
+
+    def fail(self, field: str, problem: str) -> ConfigError:
+        return ConfigError(f"rule file {self.path}: rule {self.label}: field {field!r}: {problem}")
+
+    def string(self, field: str, default: str | None = None, choices: Sequence[str] = ()) -> str:
+        value = self.raw.get(field, default)
+        if not isinstance(value, str) or (not value and default is None):
+            raise self.fail(field, "expected a non-empty string")
+        if choices and value not in choices:
+            raise self.fail(field, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def paths(self, field: str) -> tuple[CompiledPath, ...]:
+        return tuple(self.compile(field, text) for text in self.list_of(field, str))
+
+    def compile(self, field: str, text: str) -> CompiledPath:
+        try:
+            return CompiledPath(text, compile_path(text))
+        except PathSyntaxError as exc:
+            raise self.fail(field, str(exc)) from None
+
+    def list_of(self, field: str, kind: type) -> list[Any]:
+        value = self.raw.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
+            raise self.fail(field, f"expected a list of {'strings' if kind is str else 'mappings'}")
+        return value
+
+
+def _parse_rule(raw: Any, path: Path, position: int) -> Rule:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"rule file {path}: rule #{position + 1}: expected a mapping")
+    label = repr(raw["id"]) if isinstance(raw.get("id"), str) else f"#{position + 1}"
+    f = _Fields(raw, path, label)
+    unknown = sorted(set(raw) - _RULE_FIELDS)
+    if unknown:
+        raise f.fail(unknown[0], f"unknown field; known fields: {', '.join(sorted(_RULE_FIELDS))}")
+    matches: list[KindMatch] = []
+    for entry in f.list_of("match", dict):
+        group, kinds = entry.get("group"), entry.get("kinds")
+        if not isinstance(group, str) or not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) and k for k in kinds):
+            raise f.fail("match", "each entry needs 'group' (a string, \"\" for the core group) and 'kinds' (a list of kind names)")
+        extra = sorted(set(entry) - {"group", "kinds"})
+        if extra:
+            raise f.fail("match", f"unknown key(s) {', '.join(extra)}")
+        matches.append(KindMatch(group, tuple(kinds)))
+    if not matches:
+        raise f.fail("match", "at least one {group, kinds} entry is needed")
+    named = []
+    for entry in f.list_of("namedValues", dict):
+        if not isinstance(entry.get("path"), str):
+            raise f.fail("namedValues", "each entry needs 'path'")
+        named.append(NamedValues(f.compile("namedValues", entry["path"]), str(entry.get("value", "value"))))
+    secrets = []
+    for entry in f.list_of("pullSecrets", dict):
+        anchor, field = entry.get("anchor", "$"), entry.get("field")
+        if not isinstance(anchor, str) or not isinstance(field, str) or not field:
+            raise f.fail("pullSecrets", "each entry needs 'field' (dotted keys below the anchor) and may give 'anchor' (a path)")
+        style = entry.get("style", "names")
+        if style not in PULL_SECRET_STYLES:
+            raise f.fail("pullSecrets", f"style must be one of {', '.join(PULL_SECRET_STYLES)}, got {style!r}")
+        secrets.append(PullSecretPlacement(tuple(field.split(".")), f.compile("pullSecrets", anchor), style))
+    return Rule(
+        id=f.string("id"),
+        description=f.string("description"),
+        source=str(path),
+        match=tuple(matches),
+        pod_specs=f.paths("podSpecs"),
+        containers=f.paths("containers"),
+        images=f.paths("images"),
+        image_location=f.string("imageLocation", "cr-field", LOCATIONS),
+        container_location=f.string("containerLocation", "cr-container", LOCATIONS),
+        named_values=tuple(named),
+        pull_secrets=tuple(secrets),
+        schema_defaults=f.paths("schemaDefaults"),
+        items=f.paths("items"),
+    )
+
+
+def all_kinds(rules: Iterable[Rule]) -> set[tuple[str, str]]:
+    return {(m.group, k) for r in rules for m in r.match for k in m.kinds}

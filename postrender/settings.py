@@ -1,0 +1,199 @@
+"""Settings: one frozen value, resolved from flags > environment > config file.
+
+Ansible's ``kubernetes.core.helm`` runs a post-renderer as one executable path
+with no arguments, and Helm 4 plugins get no argv of their own, so every
+setting must be reachable through an environment variable or a config file.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+ENV_PREFIX = "CIVITAS_POSTRENDER_"
+
+# Docker's domain grammar (distribution/reference), plus bracketed IPv6.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:]+\])(?::[0-9]{{1,5}})?\Z")
+# One repository path component, as Docker allows it.
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
+# A Kubernetes object name (DNS-1123 subdomain).
+_K8S_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\Z")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    registry: str | None = None
+    folder: str | None = None
+    pull_secrets: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    rules: tuple[Path, ...] = ()
+    images_out: Path | None = None
+    strict: bool = False
+    rewrite_candidates: bool = False
+    log_file: Path | None = None
+    config_file: Path | None = field(default=None, compare=False)
+
+    def require_registry(self) -> str:
+        if not self.registry:
+            raise ConfigError(
+                "no registry given: pass --registry HOST[:PORT], set "
+                f"{ENV_PREFIX}REGISTRY, or put 'registry:' in the config file"
+            )
+        return self.registry
+
+
+# name in Settings -> (env var suffix, config-file keys, kind)
+_FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "registry": ("REGISTRY", ("registry",), "str"),
+    "folder": ("FOLDER", ("folder",), "str"),
+    "pull_secrets": ("PULL_SECRETS", ("pullSecrets", "pull_secrets"), "list"),
+    "exclude": ("EXCLUDE", ("exclude",), "list"),
+    "rules": ("RULES", ("rules",), "paths"),
+    "images_out": ("IMAGES_OUT", ("imagesOut", "images_out"), "path"),
+    "strict": ("STRICT", ("strict",), "bool"),
+    "rewrite_candidates": ("REWRITE_CANDIDATES", ("rewriteCandidates", "rewrite_candidates"), "bool"),
+    "log_file": ("LOG", ("logFile", "log_file"), "path"),
+}
+
+
+def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+    """Merge flags (``None``/empty = not given), environment and config file, then validate."""
+    env = os.environ if env is None else env
+    config_path = flags.get("config") or env.get(ENV_PREFIX + "CONFIG") or None
+    file_values = _read_config_file(Path(config_path)) if config_path else {}
+    base_dir = Path(config_path).parent if config_path else Path.cwd()
+
+    values: dict[str, Any] = {}
+    for name, (env_suffix, file_keys, kind) in _FIELDS.items():
+        flag = flags.get(name)
+        if flag not in (None, (), [], ""):
+            values[name] = _coerce(flag, kind, f"--{name.replace('_', '-')}", Path.cwd())
+            continue
+        env_name = ENV_PREFIX + env_suffix
+        if env.get(env_name, "") != "":
+            values[name] = _coerce(env[env_name], kind, env_name, Path.cwd())
+            continue
+        for key in file_keys:
+            if key in file_values and file_values[key] is not None:
+                values[name] = _coerce(file_values[key], kind, f"{config_path}: {key}", base_dir)
+                break
+    if values.get("folder") is not None:
+        values["folder"] = values["folder"].strip("/") or None  # "/civitas/" means "civitas"
+    settings = Settings(**values, config_file=Path(config_path) if config_path else None)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    problems: list[str] = []
+    if settings.registry is not None:
+        problems += _registry_problems(settings.registry)
+    if settings.folder is not None:
+        bad = [c for c in settings.folder.split("/") if not _PATH_COMPONENT.match(c)]
+        if bad:
+            problems.append(
+                f"folder {settings.folder!r} is not a valid repository path: "
+                f"{', '.join(repr(b) for b in bad)} must be lowercase letters and digits "
+                "joined by '.', '_', '__' or '-', segments separated by single '/'"
+            )
+    for secret in settings.pull_secrets:
+        if len(secret) > 253 or not _K8S_NAME.match(secret):
+            problems.append(
+                f"pull secret name {secret!r} is not a valid Kubernetes name "
+                "(lowercase letters, digits, '-' and '.', at most 253 characters)"
+            )
+    if problems:
+        raise ConfigError(*problems)
+
+
+def _registry_problems(registry: str) -> list[str]:
+    if "://" in registry:
+        return [f"registry {registry!r} must be a host[:port] without a scheme, e.g. registry.intern"]
+    if "/" in registry:
+        return [f"registry {registry!r} must be a host[:port]; put a path into --folder instead"]
+    if not _HOST.match(registry):
+        return [f"registry {registry!r} is not a valid host[:port]"]
+    host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
+    if "." not in host and ":" not in registry and host != "localhost":
+        # Docker reads "registry/app" as the Docker Hub repository "registry/app".
+        return [
+            f"registry {registry!r} would be read by Docker as a Docker Hub namespace: "
+            "use a fully qualified host name (with a '.') or add a port"
+        ]
+    return []
+
+
+def _coerce(value: Any, kind: str, origin: str, base_dir: Path) -> Any:
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{origin}: expected a string, got {type(value).__name__}")
+        return value.strip()
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ConfigError(f"{origin}: expected true or false, got {value!r}")
+    if kind == "path":
+        if not isinstance(value, (str, os.PathLike)):
+            raise ConfigError(f"{origin}: expected a file path, got {type(value).__name__}")
+        return _resolve_path(Path(value), base_dir)
+    items = _as_list(value, origin)
+    if kind == "paths":
+        return tuple(_resolve_path(Path(item), base_dir) for item in items)
+    return tuple(items)
+
+
+def _as_list(value: Any, origin: str) -> list[str]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, Sequence) and all(isinstance(item, str) for item in value):
+        out: list[str] = []
+        for item in value:
+            out += [part.strip() for part in item.split(",") if part.strip()]
+        return out
+    raise ConfigError(f"{origin}: expected a list of strings or a comma-separated string")
+
+
+def _resolve_path(path: Path, base_dir: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"config file {path}{where}: invalid YAML: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a mapping of settings, got {type(data).__name__}")
+    known = {key for _, keys, _ in _FIELDS.values() for key in keys}
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(k for _, keys, _ in _FIELDS.values() for k in keys[:1]))}"
+        )
+    return data

@@ -1,0 +1,99 @@
+"""Apply text edits at parsed positions; everything else stays byte for byte.
+
+The technique of pre-commit's ``yaml_rewrite.py``: collect ``(start, end, text)``
+edits, apply them in order of position to the original text.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .nodes import ScalarNode
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+
+
+class OverlappingEdits(AssertionError):
+    """Two edits touch the same characters: a bug in the planner, never the user's fault."""
+
+
+def apply(text: str, edits: list[Edit]) -> str:
+    ordered = sorted(set(edits))
+    pieces: list[str] = []
+    position = 0
+    for edit in ordered:
+        if edit.start < position:
+            raise OverlappingEdits(f"edits overlap at character {edit.start}")
+        pieces.append(text[position:edit.start])
+        pieces.append(edit.text)
+        position = edit.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def scalar_edits(text: str, node: ScalarNode, replacements: list[tuple[int, str, str]]) -> list[Edit]:
+    """Edits that turn ``node.value[offset:offset+len(old)]`` into ``new`` for each replacement.
+
+    Image references hold no quotes, escapes or spaces, so each one appears in the
+    scalar's source text exactly as in its value: find the same occurrence there and
+    replace only those characters, whatever the scalar's style.  Where the source
+    text does not show the value plainly (escapes), the scalar is rewritten whole as
+    a double-quoted string, which YAML and JSON both read.
+    """
+    start = _body_start(text, node.start_mark.index, node.end_mark.index)
+    end = node.end_mark.index
+    raw = text[start:end]
+    value = node.value
+    edits: list[Edit] = []
+    for offset, old, new in sorted(set(replacements)):
+        occurrence = _occurrence_index(value, old, offset)
+        raw_at = _nth(raw, old, occurrence)
+        if occurrence is None or raw_at is None or value.count(old) != raw.count(old):
+            return [_rewrite_whole(text, start, end, node, replacements)]
+        edits.append(Edit(start + raw_at, start + raw_at + len(old), new))
+    return edits
+
+
+def _rewrite_whole(text: str, start: int, end: int, node: ScalarNode, replacements: list[tuple[int, str, str]]) -> Edit:
+    value = node.value
+    for offset, old, new in sorted(set(replacements), reverse=True):
+        value = value[:offset] + new + value[offset + len(old):]
+    rendered = json.dumps(value, ensure_ascii=False)
+    if node.style in ("|", ">") and text[start:end].endswith("\n"):
+        rendered += "\r\n" if text[start:end].endswith("\r\n") else "\n"
+    return Edit(start, end, rendered)
+
+
+def _body_start(text: str, start: int, end: int) -> int:
+    """Skip an anchor (``&name``) and a tag (``!tag``) before the scalar itself: they stay."""
+    position = start
+    while position < end and text[position] in "&!":
+        while position < end and text[position] not in " \t\r\n":
+            position += 1
+        while position < end and text[position] in " \t\r\n":
+            position += 1
+    return position
+
+
+def _occurrence_index(value: str, needle: str, offset: int) -> int | None:
+    count, position = 0, value.find(needle)
+    while position != -1 and position < offset:
+        count += 1
+        position = value.find(needle, position + len(needle))
+    return count if position == offset else None
+
+
+def _nth(haystack: str, needle: str, n: int | None) -> int | None:
+    if n is None:
+        return None
+    position = haystack.find(needle)
+    for _ in range(n):
+        if position == -1:
+            return None
+        position = haystack.find(needle, position + len(needle))
+    return None if position == -1 else position
