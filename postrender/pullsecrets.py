@@ -62,7 +62,7 @@ def _extend_existing(text: str, site: SecretSite, node: MappingNode, key: str, s
     if site.style == "name":
         return None  # a single-secret field already set: leave the user's choice
     if isinstance(value, ScalarNode) and value.value in ("", "~", "null", "Null", "NULL") and value.style == "":
-        rendered = _flow_value(site.style, secrets)
+        rendered = _flow_value(site.style, secrets, _is_json(node))
         if value.start_mark.index == value.end_mark.index:  # "imagePullSecrets:" with nothing after it
             key_node = get_key(node, key)
             assert key_node is not None
@@ -80,7 +80,7 @@ def _extend_existing(text: str, site: SecretSite, node: MappingNode, key: str, s
         close = value.end_mark.index - 1
         if text[close] != "]":
             return None
-        body = ", ".join(_flow_item(site.style, s) for s in missing)
+        body = ", ".join(_flow_item(site.style, s, _is_json(node)) for s in missing)
         return Edit(close, close, (", " if value.value else "") + body)
     last_end = value.value[-1].end_mark.index
     position = last_end if text[last_end - 1] == "\n" else _end_of_line(text, last_end)
@@ -94,10 +94,12 @@ def _extend_existing(text: str, site: SecretSite, node: MappingNode, key: str, s
 def _insert_keys(text: str, node: MappingNode, keys: tuple[str, ...], style: str, secrets: Sequence[str], eol: str) -> Edit:
     if node.flow_style or not node.value:
         brace = _body_start(text, node.start_mark.index)
-        rendered = _flow_value(style, secrets)
+        as_json = _is_json(node) or not node.value
+        quote = json.dumps if as_json else str
+        rendered = _flow_value(style, secrets, as_json)
         for key in reversed(keys[1:]):
-            rendered = "{" + json.dumps(key) + ": " + rendered + "}"
-        rendered = json.dumps(keys[0]) + ": " + rendered
+            rendered = "{" + quote(key) + ": " + rendered + "}"
+        rendered = quote(keys[0]) + ": " + rendered
         return Edit(brace + 1, brace + 1, rendered + (", " if node.value else ""))
     first_key = node.value[0][0]
     column = first_key.start_mark.column
@@ -133,14 +135,22 @@ def _block_item(style: str, secret: str) -> str:
     return _scalar(secret) if style == "strings" else f"name: {_scalar(secret)}"
 
 
-def _flow_item(style: str, secret: str) -> str:
-    return json.dumps(secret) if style == "strings" else '{"name": ' + json.dumps(secret) + "}"
+def _flow_item(style: str, secret: str, as_json: bool) -> str:
+    """JSON in JSON documents (quoted keys), YAML's own flow style elsewhere."""
+    scalar = json.dumps(secret) if as_json else _scalar(secret)
+    if style == "strings":
+        return scalar
+    return '{"name": ' + scalar + "}" if as_json else "{name: " + scalar + "}"
 
 
-def _flow_value(style: str, secrets: Sequence[str]) -> str:
+def _flow_value(style: str, secrets: Sequence[str], as_json: bool) -> str:
     if style == "name":
-        return _flow_item("names", secrets[0])
-    return "[" + ", ".join(_flow_item(style, s) for s in secrets) + "]"
+        return _flow_item("names", secrets[0], as_json)
+    return "[" + ", ".join(_flow_item(style, s, as_json) for s in secrets) + "]"
+
+
+def _is_json(node: MappingNode) -> bool:
+    return bool(node.value) and all(isinstance(k, ScalarNode) and k.style == '"' for k, _ in node.value)
 
 
 def _scalar(secret: str) -> str:
