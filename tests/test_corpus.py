@@ -1,0 +1,88 @@
+"""The real-world corpus (../shared/corpus): conformance with the hand-reviewed answer keys,
+and byte fidelity (a line diff touches only image values and inserted pull-secret lines)."""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import corpus_streams
+from postrender.documents import decode
+from postrender.pipeline import post_render
+from postrender.settings import Settings
+
+STREAMS = corpus_streams()
+pytestmark = pytest.mark.skipif(not STREAMS, reason="corpus ../shared/corpus not present")
+
+SCHEMES = {
+    "flat": Settings(registry="registry.intern", pull_secrets=("regcred",)),
+    "folder": Settings(registry="registry.intern", folder="civitas/mirror", pull_secrets=("regcred",)),
+}
+# Lines the pull-secret insertion may add (field, parents created for Strimzi, entries).
+INSERTED = re.compile(r"\s*(?:- )?(?:imagePullSecrets?:|template:|pod:|name: regcred|- name: regcred)\s*")
+
+
+def _key(stream: Path) -> list[dict]:
+    return json.loads(stream.parent.joinpath(stream.name[: -len(".yaml")] + ".images.json").read_text())
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=lambda p: p.name)
+def test_conformance(stream: Path) -> None:
+    """Every pullable answer-key entry is found and rewritten; nothing outside the key is."""
+    key = _key(stream)
+    expected = {(e["doc_index"], e["path"], e["image"]) for e in key if e.get("pullable", True) is not False}
+    known = {(e["doc_index"], e["path"], e["image"]) for e in key}
+    result = post_render(decode(stream.read_bytes()), SCHEMES["folder"])
+    rewritten = {(site.doc.index, site.path, site.text) for site, _ in result.plan.rewrites}
+    assert expected - rewritten == set(), "answer-key images not rewritten"
+    assert rewritten - known == set(), "values rewritten that the answer key does not list"
+    for site, target in result.plan.rewrites:
+        assert target.startswith("registry.intern/civitas/mirror/")
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("stream", STREAMS, ids=lambda p: p.name)
+def test_fidelity(stream: Path, scheme: str) -> None:
+    settings = SCHEMES[scheme]
+    data = stream.read_bytes()
+    result = post_render(decode(data), settings)
+    before = data.decode("utf-8").splitlines(keepends=True)
+    after = result.output.splitlines(keepends=True)
+    removed, added = [], []
+    for line in difflib.ndiff(before, after):
+        if line.startswith("- "):
+            removed.append(line[2:])
+        elif line.startswith("+ "):
+            added.append(line[2:])
+    images = {site.text: target for site, target in result.plan.rewrites}
+    # each removed line comes back with only its image references replaced
+    expected_changed = []
+    for line in removed:
+        new = line
+        for source, target in images.items():  # whole references only: a tag may prefix another
+            new = re.sub(rf"(?<![\w./:@-]){re.escape(source)}(?![\w./:@-])", target, new)
+        assert new != line, f"a line changed that holds no image: {line!r}"
+        expected_changed.append(new)
+    leftover = list(added)
+    for line in expected_changed:
+        assert line in leftover, f"changed line not found in output: {line!r}"
+        leftover.remove(line)
+    for line in leftover:
+        assert INSERTED.fullmatch(line), f"unexpected added line: {line!r}"
+    # running on its own output changes nothing
+    assert post_render(decode(result.output.encode()), settings).output == result.output
+
+
+def test_corpus_totals(corpus: Path) -> None:
+    """The whole corpus at once: how many answer-key entries, all rewritten."""
+    total = found = 0
+    for stream in STREAMS:
+        key = [e for e in _key(stream) if e.get("pullable", True) is not False]
+        result = post_render(decode(stream.read_bytes()), SCHEMES["flat"])
+        rewritten = {(site.doc.index, site.path, site.text) for site, _ in result.plan.rewrites}
+        total += len(key)
+        found += sum((e["doc_index"], e["path"], e["image"]) in rewritten for e in key)
+    assert total >= 160 and found == total
