@@ -62,6 +62,7 @@ class SecretSite:
     field: tuple[str, ...]
     style: str
     path: str
+    rule: str
 
 
 @dataclass
@@ -115,7 +116,7 @@ class _Matcher:
             for node, parts in placement.anchor.evaluate(root, prefix):
                 if isinstance(node, MappingNode):
                     self.out.secrets.append(SecretSite(self.ctx, node, placement.field, placement.style,
-                                                       format_path((*parts, *placement.field))))
+                                                       format_path((*parts, *placement.field)), rule.id))
         for path in rule.schema_defaults:
             for node, parts in path.evaluate(root, prefix):
                 self.schema_defaults(node, parts)
@@ -166,7 +167,8 @@ class _Matcher:
                 reference = get(get(volume, "image"), "reference")
                 if reference is not None:
                     self.image_field(reference, (*parts, "volumes", index, "image", "reference"), self.rule.container_location)
-        self.out.secrets.append(SecretSite(self.ctx, node, ("imagePullSecrets",), "names", format_path((*parts, "imagePullSecrets"))))
+        self.out.secrets.append(SecretSite(self.ctx, node, ("imagePullSecrets",), "names",
+                                           format_path((*parts, "imagePullSecrets")), self.rule.id))
 
     def named_values(self, root: Node, prefix: tuple[PathPart, ...], named: NamedValues, location: str) -> None:
         for entry, parts in named.path.evaluate(root, prefix):

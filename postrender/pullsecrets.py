@@ -100,7 +100,10 @@ def _insert_keys(text: str, node: MappingNode, keys: tuple[str, ...], style: str
         for key in reversed(keys[1:]):
             rendered = "{" + quote(key) + ": " + rendered + "}"
         rendered = quote(keys[0]) + ": " + rendered
-        return Edit(brace + 1, brace + 1, rendered + (", " if node.value else ""))
+        if node.value:  # before the first key: no trailing space when that key is on the next line
+            position = node.value[0][0].start_mark.index
+            return Edit(position, position, rendered + ", ")
+        return Edit(brace + 1, brace + 1, rendered)
     first_key = node.value[0][0]
     column = first_key.start_mark.column
     sequence_indent = 0 if _indentless(node) else 2
