@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from . import heuristics
 from .errors import Where
-from .nodes import MappingNode, Node, ScalarNode, SequenceNode, get, get_str, items
+from .nodes import MappingNode, Node, ScalarNode, SequenceNode, duplicate_keys, get, get_str, items
 from .paths import PathPart, compile_path, format_path
 from .reference import parse_reference
 from .rules import CompiledPath, NamedValues, Rule, RuleSet
@@ -145,6 +145,11 @@ class _Matcher:
         if not isinstance(node, MappingNode):
             return
         image = get(node, "image")
+        if "image" in duplicate_keys(node):
+            self.out.warnings.append(
+                f"{self.ctx.where(image, format_path((*parts, 'image')))}: duplicate key 'image'; Kubernetes uses the "
+                "last value, so that one is rewritten and the earlier one is left as is"
+            )
         if image is not None:
             self.image_field(image, (*parts, "image"), location)
         self.named_values(node, parts, _ENV, "env")

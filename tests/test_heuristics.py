@@ -1,0 +1,137 @@
+"""Images inside strings: env vars, args, image-like keys — found where they are, and decoys never."""
+from __future__ import annotations
+
+import pytest
+
+from postrender.heuristics import in_args, in_value, is_candidate_key
+from postrender.testing import render
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "found"),
+    [
+        ("OPERATOR_IMAGE_NAME", "ghcr.io/cloudnative-pg/cloudnative-pg:1.25.1", ["ghcr.io/cloudnative-pg/cloudnative-pg:1.25.1"]),
+        ("RELATED_IMAGE_GRAFANA", "docker.io/grafana/grafana:11.5.2", ["docker.io/grafana/grafana:11.5.2"]),
+        ("SIDECAR_IMAGE", "busybox:1.37", ["busybox:1.37"]),
+        ("defaultImage", "bitnami/kubectl:1.32", ["bitnami/kubectl:1.32"]),
+        ("KAFKA_IMAGES", "3.8.0=quay.io/strimzi/kafka:a\n3.9.0=quay.io/strimzi/kafka:b\n", ["quay.io/strimzi/kafka:a", "quay.io/strimzi/kafka:b"]),
+        ("EXTRA_IMAGES", "quay.io/a/b:1, quay.io/a/c:2", ["quay.io/a/b:1", "quay.io/a/c:2"]),
+        ("MAVEN_BUILDER", "quay.io/strimzi/maven-builder:0.45.0", ["quay.io/strimzi/maven-builder:0.45.0"]),  # qualified value
+        ("HELPER", f"registry.k8s.io/pause@sha256:{'b' * 64}", [f"registry.k8s.io/pause@sha256:{'b' * 64}"]),
+        # decoys
+        ("IMAGE_PULL_POLICY", "IfNotPresent", []),
+        ("IMAGE_PULL_SECRET", "regcred", []),
+        ("IMAGE_TAG", "1.2.3", []),
+        ("IMAGE_REGISTRY", "ghcr.io", []),
+        ("IMAGE_REPOSITORY", "bitnami/redis", []),
+        ("DEFAULT_IMAGE", "redis", []),  # a bare word is too ambiguous
+        ("SERVICE_HOST", "api.example.com:443", []),
+        ("WEBHOOK_URL", "https://hooks.example.com/x:1", []),
+        ("CONTROLLER_CLASS", "k8s.io/ingress-nginx", []),
+        ("POD_CIDR", "10.42.0.0/16", []),
+        ("SOME_IMAGE", "$(params.IMAGE)", []),
+    ],
+)
+def test_env_values(name: str, value: str, found: list[str]) -> None:
+    hits = in_value(value, name)
+    assert [text for _, text, _ in hits] == found
+    for offset, text, _ in hits:
+        assert value[offset:offset + len(text)] == text
+
+
+@pytest.mark.parametrize(
+    ("args", "found"),
+    [
+        (["--acme-http01-solver-image=quay.io/jetstack/cert-manager-acmesolver:v1.17.1"], [(0, "quay.io/jetstack/cert-manager-acmesolver:v1.17.1")]),
+        (["--default-image=nginx:1.27"], [(0, "nginx:1.27")]),
+        (["-image=ghcr.io/x/y:1"], [(0, "ghcr.io/x/y:1")]),
+        (["--sidecar-image", "quay.io/x/sidecar:2"], [(1, "quay.io/x/sidecar:2")]),
+        (["--prometheus-config-reloader=quay.io/p/reloader:v0.80.0"], [(0, "quay.io/p/reloader:v0.80.0")]),
+        (["--executor-image", "--verbose"], []),
+        (["--image-pull-policy=Always", "--image-pull-secret=regcred"], []),
+        (["--controller-class=k8s.io/ingress-nginx", "--publish-service=ingress/controller"], []),
+        (["--field-selector=type!=kubernetes.io/service-account-token"], []),
+        (["--cluster-cidr=10.0.0.0/16", "--api=https://kube.example:6443/api"], []),
+        (["sh", "-c", "exec app --image=busybox:1.37"], []),  # inside a shell string: not an arg of the container
+    ],
+)
+def test_args(args: list[str], found: list[tuple[int, str]]) -> None:
+    assert [(index, text) for index, _, text, _ in in_args(args)] == found
+
+
+@pytest.mark.parametrize(
+    ("key", "candidate"),
+    [("image", True), ("proxyImage", True), ("docker_image", True), ("imageName", True), ("baseImageName", True),
+     ("imagePullPolicy", False), ("imagePullSecrets", False), ("images", False), ("imageTag", False),
+     ("image_pull_secret", False), ("imageRegistry", False), ("name", False)],
+)
+def test_candidate_keys(key: str, candidate: bool) -> None:
+    assert is_candidate_key(key) is candidate
+
+
+OTHER_OPERATOR = """\
+# Source: other-operator/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: other-operator
+  labels:
+    app.kubernetes.io/name: other-operator
+  annotations:
+    example.io/default-image: quay.io/not/an-image-field:1
+spec:
+  template:
+    spec:
+      containers:
+        - name: manager
+          image: ghcr.io/other/operator:2.4.0
+          args:
+            - --leader-elect
+            - --default-sidecar-image=docker.io/envoyproxy/envoy:v1.33.0
+            - --backup-image
+            - ghcr.io/other/backup:2.4.0
+            - --controller-class=k8s.io/other
+            - --metrics-bind-address=:8080
+          env:
+            - name: RELATED_IMAGE_DATABASE
+              value: "docker.io/library/postgres:17.4"
+            - name: WORKER_IMAGES
+              value: |
+                v1=ghcr.io/other/worker:1.0
+                v2=ghcr.io/other/worker:2.0
+            - name: IMAGE_PULL_POLICY
+              value: IfNotPresent
+            - name: TZ
+              value: Europe/Berlin
+---
+# Source: other-operator/templates/config.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: other-config
+data:
+  defaultImage: ghcr.io/other/should-not-change:1
+  config.yaml: |
+    image: ghcr.io/other/embedded:1
+"""
+
+
+def test_other_spellings_end_to_end() -> None:
+    result = render(OTHER_OPERATOR, registry="registry.intern")
+    found = sorted((site.path, site.text) for site, _ in result.plan.rewrites)
+    assert found == [
+        ("spec.template.spec.containers[0].args[1] (after --default-sidecar-image=)", "docker.io/envoyproxy/envoy:v1.33.0"),
+        ("spec.template.spec.containers[0].args[3] (value of preceding arg --backup-image)", "ghcr.io/other/backup:2.4.0"),
+        ("spec.template.spec.containers[0].env[0].value", "docker.io/library/postgres:17.4"),
+        ("spec.template.spec.containers[0].env[1].value (after v1=)", "ghcr.io/other/worker:1.0"),
+        ("spec.template.spec.containers[0].env[1].value (after v2=)", "ghcr.io/other/worker:2.0"),
+        ("spec.template.spec.containers[0].image", "ghcr.io/other/operator:2.4.0"),
+    ]
+    out = result.output
+    assert "- --default-sidecar-image=registry.intern/envoyproxy/envoy:v1.33.0\n" in out
+    assert "v1=registry.intern/other/worker:1.0\n                v2=registry.intern/other/worker:2.0\n" in out
+    # decoys untouched, byte for byte
+    for decoy in ("app.kubernetes.io/name: other-operator", "example.io/default-image: quay.io/not/an-image-field:1",
+                  "--controller-class=k8s.io/other", "value: IfNotPresent", "defaultImage: ghcr.io/other/should-not-change:1",
+                  "image: ghcr.io/other/embedded:1", "value: Europe/Berlin"):
+        assert decoy in out
