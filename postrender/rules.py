@@ -96,12 +96,13 @@ class RuleSet:
 
 def builtin_rules_dir() -> Path:
     """The rule files shipped inside the package (``rules/`` in the source tree)."""
-    from importlib import resources
+    from importlib.util import find_spec
 
-    try:
-        return Path(str(resources.files("postrender.builtin_rules")))
-    except ModuleNotFoundError:  # running from a source tree that was never installed
-        return Path(__file__).resolve().parent.parent / "rules"
+    # ``rules/`` has no __init__.py: it is a namespace package, whose location is the folder.
+    spec = find_spec("postrender.builtin_rules")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(__file__).resolve().parent.parent / "rules"  # a source tree that was never installed
 
 
 @functools.lru_cache(maxsize=8)
