@@ -1,0 +1,109 @@
+"""``secret``: the pull secret the rewritten pods name, one per namespace.
+
+The password never comes from argv (shell history, ``ps``) and never appears in a
+message: only in the base64 ``.dockerconfigjson`` on stdout.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ..cli import resolve_settings, settings_options
+from ..errors import ConfigError
+from ..settings import ENV_PREFIX
+
+PASSWORD_ENV = ENV_PREFIX + "PASSWORD"
+USERNAME_ENV = ENV_PREFIX + "USERNAME"
+DEFAULT_NAME = "regcred"
+_NAMESPACE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\Z")  # a DNS-1123 label
+
+
+def _refuse_password(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None:  # the value itself is never echoed
+        raise click.UsageError(f"a password is never taken from the command line: set {PASSWORD_ENV} "
+                               "or pipe it to --password-stdin")
+
+
+@click.command("secret", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-n", "--namespace", "namespaces", multiple=True, required=True, metavar="NS",
+              help="Namespace to create the Secret in (repeatable).")
+@click.option("--name", metavar="NAME", help=f"Secret name; default: the first --pull-secret, else {DEFAULT_NAME}.")
+@click.option("--username", metavar="USER", help=f"Registry user (or robot account). [env: {USERNAME_ENV}]")
+@click.option("--password-stdin", is_flag=True, help=f"Read the password or token from stdin. [else env: {PASSWORD_ENV}]")
+@click.option("--password", hidden=True, expose_value=False, callback=_refuse_password, is_eager=True)
+@settings_options
+def secret(namespaces: tuple[str, ...], name: str | None, username: str | None, password_stdin: bool, **params: Any) -> None:
+    """Print a kubernetes.io/dockerconfigjson Secret for the private registry, per namespace."""
+    settings = resolve_settings(params)
+    registry = settings.require_registry()
+    name = name or (settings.pull_secrets[0] if settings.pull_secrets else DEFAULT_NAME)
+    username = username or os.environ.get(USERNAME_ENV) or None
+    password = _password(password_stdin)
+    _validate(name, namespaces, username)
+    assert username is not None
+    sys.stdout.write(secrets_yaml(registry, username, password, name, namespaces))
+    sys.stdout.flush()
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        value = sys.stdin.read()
+        value = value[:-1] if value.endswith("\n") else value  # `echo "$TOKEN" |` adds one
+        value = value[:-1] if value.endswith("\r") else value
+        origin = "stdin (--password-stdin)"
+    else:
+        value = os.environ.get(PASSWORD_ENV, "")
+        origin = PASSWORD_ENV
+    if not value:
+        raise ConfigError(f"no password: {origin} is empty; set {PASSWORD_ENV} or pipe it to --password-stdin")
+    return value
+
+
+def _validate(name: str, namespaces: Sequence[str], username: str | None) -> None:
+    from ..settings import Settings, validate
+
+    problems: list[str] = []
+    if username is None:
+        problems.append(f"no username: pass --username or set {USERNAME_ENV}")
+    elif ":" in username:
+        problems.append("the username must not contain ':' (the registry reads user:password)")
+    try:
+        validate(Settings(pull_secrets=(name,)))
+    except ConfigError as exc:
+        problems += [p.replace("pull secret name", "secret name") for p in exc.problems]
+    problems += [f"namespace {ns!r} is not a valid Kubernetes namespace (a DNS-1123 label)"
+                 for ns in namespaces if not _NAMESPACE.match(ns)]
+    if problems:
+        raise ConfigError(*problems)
+
+
+def dockerconfigjson(registry: str, username: str, password: str) -> str:
+    auth = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return json.dumps({"auths": {registry: {"username": username, "password": password, "auth": auth}}},
+                      separators=(",", ":"))
+
+
+def secrets_yaml(registry: str, username: str, password: str, name: str, namespaces: Sequence[str]) -> str:
+    """One Secret document per namespace, sorted and deduplicated."""
+    import yaml
+
+    data = base64.b64encode(dockerconfigjson(registry, username, password).encode()).decode("ascii")
+    documents = []
+    for namespace in sorted(set(namespaces)):
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace,
+                         "labels": {"app.kubernetes.io/managed-by": "civitas-postrender"}},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": data},
+        }
+        documents.append("---\n" + yaml.safe_dump(secret, sort_keys=False, width=100000))
+    return "".join(documents)

@@ -1,0 +1,376 @@
+"""The mirror list: what the private registry must hold, in the forms Harbor and friends take.
+
+``merge`` turns the image lists of many releases (post-render JSON schema) into
+one deduplicated, sorted list; every writer below is a pure function of that
+list.  Harbor semantics the ``harbor`` writer relies on (goharbor/harbor
+``src/controller/replication/flow/stage.go``, ``src/pkg/reg/util/pattern.go``):
+
+- a pull policy copies every (repository, tag) of the source registry whose
+  repository matches the name filter and whose tag matches the tag filter;
+  both are doublestar globs, ``{a,b}`` alternation works inside one path
+  component only;
+- a name filter that is a "specific path" (no wildcards, at most one ``{}`` per
+  component) is expanded instead of listing the source catalog, which
+  registry.k8s.io, gcr.io and most public registries do not offer;
+- with ``dest_namespace`` set and ``dest_namespace_replace_count`` 0 the whole
+  source repository path is put below the namespace; with an empty namespace
+  the path is kept as it is;
+- the filters of a policy are stored as JSON in a 1024-character column.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CollisionError
+from .reference import ImageRef, parse_reference
+
+FORMATS = ("text", "map", "json", "harbor", "skopeo", "civitas")
+NEEDS_REGISTRY = ("map", "harbor")
+
+# Harbor keeps a policy's filters as JSON in varchar(1024); stay clear of the edge.
+FILTERS_MAX = 1000
+POLICY_NAME_MAX = 256
+
+# Harbor's adapter types for the public registries it knows by name.
+REGISTRY_TYPES = {
+    "docker.io": ("docker-hub", "https://hub.docker.com"),
+    "quay.io": ("quay", "https://quay.io"),
+    "ghcr.io": ("github-ghcr", "https://ghcr.io"),
+}
+
+
+# -- one list out of many ------------------------------------------------------------------
+
+
+def merge(entries: Iterable[dict[str, Any]], registry: str | None, folder: str | None) -> dict[str, Any]:
+    """One image-list document from the entries of many lists: deduplicated by source, sorted,
+    targets computed for ``registry``/``folder`` (``None`` without a registry)."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    refs: dict[str, ImageRef] = {}
+    for entry in entries:
+        ref = parse_reference(entry["source"])
+        if ref is None:
+            continue
+        grouped[ref.normalized].append(entry)
+        refs[ref.normalized] = ref
+    images = [_merged(refs[source], grouped[source], registry, folder) for source in sorted(grouped)]
+    _check_collisions(images, refs, folder)
+    return {"registry": registry, "folder": folder, "images": images}
+
+
+def _merged(ref: ImageRef, entries: list[dict[str, Any]], registry: str | None, folder: str | None) -> dict[str, Any]:
+    occurrences: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for entry in entries:
+        for occurrence in entry.get("occurrences") or ():
+            key = json.dumps(occurrence, sort_keys=True)
+            if key not in seen:  # the same file given twice, or a stream and its own --images-out
+                seen.add(key)
+                occurrences.append(occurrence)
+    # Stable: each file keeps the finder's document order.
+    occurrences.sort(key=lambda o: (str(o.get("file") or ""), o.get("document") if isinstance(o.get("document"), int) else -1))
+    candidate = all(entry.get("candidate", False) for entry in entries)
+    # As post-render mode says it: the first rule that covers the kind, else the heuristic.
+    rules = [str(o["rule"]) for o in occurrences if "rule" in o and (candidate or o.get("location") != "candidate")]
+    merged: dict[str, Any] = {
+        "source": ref.normalized,
+        "target": ref.at(registry, folder) if registry else None,
+        "registry": ref.domain,
+        "repository": ref.path,
+        "tag": ref.tag,
+        "digest": ref.digest,
+        "rule": (min(rules) if candidate else rules[0]) if rules else min(str(e.get("rule")) for e in entries),
+        "occurrences": occurrences,
+    }
+    if candidate:
+        merged["candidate"] = True
+        merged["rewritten"] = True
+    return merged
+
+
+def _check_collisions(images: Sequence[dict[str, Any]], refs: dict[str, ImageRef], folder: str | None) -> None:
+    # The registry is one prefix for all: paths that clash below it clash under any registry.
+    by_target: dict[str, list[str]] = defaultdict(list)
+    for image in images:
+        by_target[refs[image["source"]].at("", folder)].append(image["source"])
+    problems = [
+        f"collision: {len(sources)} different images would all become {target.lstrip('/')} below the registry: "
+        + "; ".join(f"{s} (first in {_first_place(images, s)})" for s in sources)
+        for target, sources in sorted(by_target.items()) if len(sources) > 1
+    ]
+    if problems:
+        raise CollisionError(*problems)
+
+
+def _first_place(images: Sequence[dict[str, Any]], source: str) -> str:
+    image = next(i for i in images if i["source"] == source)
+    if not image["occurrences"]:
+        return "?"
+    o = image["occurrences"][0]
+    return f"{o.get('file', '?')} document {o.get('document')} {o.get('kind')}/{o.get('name')}"
+
+
+# -- plain forms -----------------------------------------------------------------------------
+
+
+def text(listing: dict[str, Any]) -> str:
+    return "".join(f"{image['source']}\n" for image in listing["images"])
+
+
+def mapping(listing: dict[str, Any]) -> str:
+    return "".join(f"{image['source']} {image['target']}\n" for image in listing["images"])
+
+
+def to_json(listing: dict[str, Any]) -> str:
+    return json.dumps(listing, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- Harbor ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    reason: str
+
+
+def harbor(listing: dict[str, Any]) -> tuple[dict[str, Any], list[Skipped]]:
+    """Harbor v2 API bodies that make Harbor hold exactly the listed images at their targets:
+    ``registries`` (POST /registries) and pull ``policies`` (POST /replication/policies, after
+    setting ``src_registry.id`` to the id Harbor gave the registry of that name)."""
+    registry, folder = listing["registry"], listing["folder"]
+    skipped: list[Skipped] = []
+    # source registry -> repository -> tags
+    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for image in listing["images"]:
+        tag = _selecting_tag(image)
+        if tag is None:
+            skipped.append(Skipped(image["source"], "a digest-only reference cannot be selected by a Harbor tag filter; "
+                                                    "not in any policy: mirror it with --format skopeo"))
+            continue
+        if not folder and "/" not in image["repository"]:
+            skipped.append(Skipped(image["source"], f"Harbor cannot store {image['target']}: a repository needs a project "
+                                                    "(a path with a '/'); use --folder, or mirror it with --format skopeo"))
+            continue
+        wanted[image["registry"]][image["repository"]].add(tag)
+    registries = [_registry_body(domain) for domain in sorted(wanted)]
+    policies: list[dict[str, Any]] = []
+    for domain in sorted(wanted):
+        for repositories, tags in _policy_filters(wanted[domain]):
+            policies.append(_policy_body(domain, repositories, tags, registry, folder))
+    _unique_names(policies)
+    body = {"registry": registry, "folder": folder, "registries": registries, "policies": policies,
+            "skipped": [{"source": s.source, "reason": s.reason} for s in skipped]}
+    return body, skipped
+
+
+def _selecting_tag(image: dict[str, Any]) -> str | None:
+    """The tag a pull resolves through; an untagged, undigested reference means ``latest``."""
+    if image["tag"]:
+        return str(image["tag"])
+    return None if image["digest"] else "latest"
+
+
+def _registry_body(domain: str) -> dict[str, Any]:
+    kind, url = REGISTRY_TYPES.get(domain, ("docker-registry", f"https://{domain}"))
+    return {"name": domain, "type": kind, "url": url, "insecure": False,
+            "description": f"source of mirrored images ({domain}), created by civitas-postrender"}
+
+
+def _policy_filters(repositories: dict[str, set[str]]) -> list[tuple[list[str], list[str]]]:
+    """(repositories, tags) pairs whose name x tag product is exactly the wanted set.
+
+    Repositories share a policy only when they sit in one parent path (alternation works per
+    path component) and want the very same tags (the tag filter applies to every repository).
+    """
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
+    for repository, tags in repositories.items():
+        parent = repository.rpartition("/")[0]
+        groups[(parent, tuple(sorted(tags)))].append(repository)
+    result: list[tuple[list[str], list[str]]] = []
+    for (parent, tags), repos in sorted(groups.items()):
+        result += _split(sorted(repos), list(tags))
+    return result
+
+
+def _split(repositories: list[str], tags: list[str]) -> list[tuple[list[str], list[str]]]:
+    """Cut a group so that each policy's filters fit Harbor's column; every cut keeps exactness."""
+    widest = max(len(name_filter([r])) for r in repositories)
+    tag_chunks = _chunks(tags, tag_filter, lambda value: _filters_length(widest, len(value)))
+    out: list[tuple[list[str], list[str]]] = []
+    for chunk in tag_chunks:
+        tag_length = len(tag_filter(chunk))
+        for repos in _chunks(repositories, name_filter, lambda value: _filters_length(len(value), tag_length)):
+            out.append((repos, chunk))
+    return out
+
+
+def _chunks(items: list[str], render: Any, size: Any) -> list[list[str]]:
+    chunks: list[list[str]] = [[]]
+    for item in items:
+        if chunks[-1] and size(render([*chunks[-1], item])) > FILTERS_MAX:
+            chunks.append([])
+        chunks[-1].append(item)
+    return chunks
+
+
+def _filters_length(name_length: int, tag_length: int) -> int:
+    return len(json.dumps(_filters("n" * name_length, "t" * tag_length), separators=(",", ":")))
+
+
+def name_filter(repositories: Sequence[str]) -> str:
+    """``parent/{a,b}`` for repositories in one parent path; a single repository as it is."""
+    if len(repositories) == 1:
+        return repositories[0]
+    parent = repositories[0].rpartition("/")[0]
+    leaves = ",".join(r.rpartition("/")[2] for r in repositories)
+    return f"{parent}/{{{leaves}}}" if parent else f"{{{leaves}}}"
+
+
+def tag_filter(tags: Sequence[str]) -> str:
+    return tags[0] if len(tags) == 1 else "{" + ",".join(tags) + "}"
+
+
+def _filters(name: str, tag: str) -> list[dict[str, str]]:
+    return [{"type": "name", "value": name}, {"type": "tag", "value": tag, "decoration": "matches"}]
+
+
+def _policy_body(domain: str, repositories: list[str], tags: list[str], registry: str, folder: str | None) -> dict[str, Any]:
+    kind, url = REGISTRY_TYPES.get(domain, ("docker-registry", f"https://{domain}"))
+    prefix = f"{registry}/{folder}" if folder else registry
+    return {
+        "name": _policy_name(folder, domain, repositories),
+        "description": f"civitas-postrender: pull {len(repositories)} repositor{'y' if len(repositories) == 1 else 'ies'} "
+                       f"x {len(tags)} tag(s) from {domain} into {prefix}",
+        "src_registry": {"name": domain, "type": kind, "url": url},
+        "dest_namespace": folder or "",
+        "dest_namespace_replace_count": 0,
+        "filters": _filters(name_filter(repositories), tag_filter(tags)),
+        "trigger": {"type": "manual"},
+        "override": True,
+        "enabled": True,
+        "replicate_deletion": False,
+    }
+
+
+_NAME_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+
+
+def _policy_name(folder: str | None, domain: str, repositories: list[str]) -> str:
+    base = "-".join([folder or "flat", domain, repositories[0]])
+    if len(repositories) > 1:
+        base += f"-and-{len(repositories) - 1}"
+    return _NAME_UNSAFE.sub("-", base.lower())[: POLICY_NAME_MAX - 8]
+
+
+def _unique_names(policies: list[dict[str, Any]]) -> None:
+    """Splits of one group share a base name: number them, in their (sorted) order."""
+    counts: dict[str, int] = defaultdict(int)
+    for policy in policies:
+        counts[policy["name"]] += 1
+    seen: dict[str, int] = defaultdict(int)
+    for policy in policies:
+        name = policy["name"]
+        if counts[name] > 1:
+            seen[name] += 1
+            policy["name"] = f"{name}-{seen[name]}"
+
+
+# -- skopeo sync -------------------------------------------------------------------------------
+
+
+def skopeo(listing: dict[str, Any]) -> str:
+    """``skopeo sync --src yaml`` files, one YAML document per destination path.
+
+    Without ``--scoped`` skopeo puts each image at ``DEST/<last path component>``, and with it at
+    ``DEST/<source host>/<path>``: neither keeps the repository path below a fixed destination,
+    so images are grouped by the destination their target needs, one document each, with the
+    command to run it as a comment.
+    """
+    registry = listing["registry"]
+    by_dest: dict[str, dict[str, dict[str, set[str]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
+    for image in listing["images"]:
+        # Tags and digests hold no '/': the destination is the target up to its last one.
+        dest = (image["target"] or _relative_target(image, listing["folder"])).rpartition("/")[0]
+        versions = by_dest[dest][image["registry"]][image["repository"]]
+        if image["tag"]:
+            versions.add(str(image["tag"]))
+        if image["digest"]:
+            versions.add(str(image["digest"]))
+        if not image["tag"] and not image["digest"]:
+            versions.add("latest")  # never an empty list: skopeo would copy every tag
+    documents = []
+    for dest in sorted(by_dest):
+        shown = dest if registry else f"REGISTRY{dest}"
+        body = {domain: {"images": {repo: sorted(versions) for repo, versions in sorted(repos.items())}}
+                for domain, repos in sorted(by_dest[dest].items())}
+        documents.append(
+            f"# skopeo sync --all --preserve-digests --src yaml --dest docker THIS_FILE {shown}\n"
+            + _yaml(body)
+        )
+    return "".join(f"---\n{doc}" for doc in documents) if documents else "# no images\n"
+
+
+def _relative_target(image: dict[str, Any], folder: str | None) -> str:
+    ref = parse_reference(image["source"])
+    assert ref is not None
+    return ref.at("", folder)
+
+
+# -- CIVITAS/CORE inventory --------------------------------------------------------------------
+
+
+def civitas(listing: dict[str, Any]) -> str:
+    """``<component>: {registry, repository, tag[, digest]}``, keyed by repository name.
+
+    With a registry the values name the mirror (what the cluster pulls); without one, the
+    source.  Repository names that occur more than once get the tag, then the path, appended.
+    """
+    registry, folder = listing["registry"], listing["folder"]
+    rows = []
+    for image in listing["images"]:
+        if registry:
+            repository = f"{folder}/{image['repository']}" if folder else image["repository"]
+            where = registry
+        else:
+            repository, where = image["repository"], image["registry"]
+        entry: dict[str, Any] = {"registry": where, "repository": repository, "tag": image["tag"] or ("latest" if not image["digest"] else None)}
+        if image["digest"]:
+            entry["digest"] = image["digest"]
+        rows.append((image, entry))
+    keys = _component_keys([image for image, _ in rows])
+    out = {key: entry for key, (_, entry) in sorted(zip(keys, rows), key=lambda pair: pair[0])}
+    return "# CIVITAS/CORE software references, generated by civitas-postrender images --format civitas\n" + _yaml(out)
+
+
+def _component_keys(images: list[dict[str, Any]]) -> list[str]:
+    def key(image: dict[str, Any], level: int) -> str:
+        leaf = image["repository"].rpartition("/")[2]
+        if level == 0:
+            return leaf
+        version = image["tag"] or (image["digest"] or "").replace("sha256:", "")[:12] or "latest"
+        if level == 1:
+            return f"{leaf}-{version}"
+        return _NAME_UNSAFE.sub("-", f"{image['registry']}-{image['repository']}-{version}".lower())
+
+    levels = [0] * len(images)
+    for _ in range(3):
+        keys = [key(image, level) for image, level in zip(images, levels)]
+        counts: dict[str, int] = defaultdict(int)
+        for k in keys:
+            counts[k] += 1
+        if all(counts[k] == 1 for k in keys):
+            return keys
+        levels = [min(level + 1, 2) if counts[k] > 1 else level for k, level in zip(keys, levels)]
+    return [key(image, level) for image, level in zip(images, levels)]
+
+
+def _yaml(data: Any) -> str:
+    import yaml
+
+    return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000))
