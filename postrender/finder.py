@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from . import heuristics
 from .errors import Where
 from .nodes import MappingNode, Node, ScalarNode, SequenceNode, duplicate_keys, get, get_str, items
-from .paths import PathPart, compile_path, format_path
+from .paths import PathPart, format_path
 from .reference import parse_reference
 from .rules import CompiledPath, NamedValues, Rule, RuleSet
 
@@ -243,4 +243,4 @@ def _walk(root: Node, prefix: tuple[PathPart, ...], skip: tuple[str, ...] = ()) 
                     stack.append((node.value[index], (*parts, index)))
 
 
-_ENV = NamedValues(CompiledPath("$.env", compile_path("$.env")), "value")
+_ENV = NamedValues(CompiledPath("$.env"), "value")

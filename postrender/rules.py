@@ -24,10 +24,27 @@ class KindMatch:
     kinds: tuple[str, ...]
 
 
-@dataclass(frozen=True)
 class CompiledPath:
-    text: str
-    evaluate: Evaluator
+    """A rule path, compiled by jsonpath-ng on first use and then kept.
+
+    Built-in rules compile lazily (a one-document stream needs only the rules that
+    match it: start-up time); user rule files are compiled at load to report errors early.
+    """
+
+    __slots__ = ("text", "_evaluate")
+
+    def __init__(self, text: str, eager: bool = False) -> None:
+        self.text = text
+        self._evaluate: Evaluator | None = compile_path(text) if eager else None
+
+    @property
+    def evaluate(self) -> Evaluator:
+        if self._evaluate is None:
+            self._evaluate = compile_path(self.text)
+        return self._evaluate
+
+    def __repr__(self) -> str:
+        return f"CompiledPath({self.text!r})"
 
 
 @dataclass(frozen=True)
@@ -113,7 +130,7 @@ def load_rules(extra_files: tuple[Path, ...] = ()) -> RuleSet:
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for path in [*builtin, *extra_files]:
-        for rule in load_rule_file(path):
+        for rule in load_rule_file(path, eager=path not in builtin):
             if rule.id in seen:
                 raise ConfigError(f"rule file {path}: rule {rule.id!r} is already defined in {seen[rule.id]}")
             seen[rule.id] = str(path)
@@ -121,7 +138,7 @@ def load_rules(extra_files: tuple[Path, ...] = ()) -> RuleSet:
     return RuleSet(tuple(rules))
 
 
-def load_rule_file(path: Path) -> list[Rule]:
+def load_rule_file(path: Path, eager: bool = True) -> list[Rule]:
     import yaml
 
     try:
@@ -141,7 +158,7 @@ def load_rule_file(path: Path) -> list[Rule]:
     unknown = sorted(set(data) - {"rules", "description"})
     if unknown:
         raise ConfigError(f"rule file {path}: unknown top-level field(s) {', '.join(unknown)}")
-    return [_parse_rule(raw, path, i) for i, raw in enumerate(data["rules"])]
+    return [_parse_rule(raw, path, i, eager) for i, raw in enumerate(data["rules"])]
 
 
 _RULE_FIELDS = {
@@ -153,8 +170,8 @@ _RULE_FIELDS = {
 class _Fields:
     """Reads one rule's fields, naming file, rule and field in every complaint."""
 
-    def __init__(self, raw: dict[str, Any], path: Path, label: str) -> None:
-        self.raw, self.path, self.label = raw, path, label
+    def __init__(self, raw: dict[str, Any], path: Path, label: str, eager: bool) -> None:
+        self.raw, self.path, self.label, self.eager = raw, path, label, eager
 
     def fail(self, field: str, problem: str) -> ConfigError:
         return ConfigError(f"rule file {self.path}: rule {self.label}: field {field!r}: {problem}")
@@ -172,7 +189,7 @@ class _Fields:
 
     def compile(self, field: str, text: str) -> CompiledPath:
         try:
-            return CompiledPath(text, compile_path(text))
+            return CompiledPath(text, eager=self.eager)
         except PathSyntaxError as exc:
             raise self.fail(field, str(exc)) from None
 
@@ -183,11 +200,11 @@ class _Fields:
         return value
 
 
-def _parse_rule(raw: Any, path: Path, position: int) -> Rule:
+def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
     if not isinstance(raw, dict):
         raise ConfigError(f"rule file {path}: rule #{position + 1}: expected a mapping")
     label = repr(raw["id"]) if isinstance(raw.get("id"), str) else f"#{position + 1}"
-    f = _Fields(raw, path, label)
+    f = _Fields(raw, path, label, eager)
     unknown = sorted(set(raw) - _RULE_FIELDS)
     if unknown:
         raise f.fail(unknown[0], f"unknown field; known fields: {', '.join(sorted(_RULE_FIELDS))}")

@@ -1,0 +1,209 @@
+"""``check [PATH ...]``: the CI gate.  Exit 1 when any image would be pulled from outside
+the private registry or any pod spec lacks the pull secrets.
+
+Reads any manifest stream: ``helm template`` output (hooks included), a post-rendered
+release, or ``kubectl get pods,deploy,... -A -o yaml`` of a live cluster.  Images are
+found by the same rules as post-render mode (``pipeline.collect``) and judged by the
+same predicates (``plan.is_private`` / ``plan.is_excluded``), so a stream the
+post-renderer wrote always passes.
+
+Hooks get their own explanation: Helm 3 hands hook templates (``helm.sh/hook`` Jobs,
+test Pods) to no post-renderer (helm/helm#7891; ``pkg/action/action.go``
+``renderResources`` splits hooks off before ``pr.Run``), so ``helm template`` on
+Helm 3 prints them with their public images even when the rest was post-rendered.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..cli import resolve_settings, settings_options
+from ..documents import decode
+from ..errors import InputError, PostrenderError
+from ..finder import SecretSite
+from ..nodes import Node, ScalarNode, SequenceNode, get
+from ..pipeline import collect
+from ..plan import is_excluded, is_private
+from ..reference import parse_reference
+from ..report import Reporter
+from ..rules import RuleSet, load_rules
+from ..settings import Settings
+
+HOOK_REASON = "Helm 3 does not post-render hooks (helm/helm#7891), so this stays as the chart wrote it"
+HOOK_FIX = ("fix: point the chart's own image values at the registry with `civitas-postrender values "
+            "VALUES_FILE > overlay.yaml` and pass `-f overlay.yaml`, or deploy with Helm 4 and the "
+            "civitas-postrender plugin (Helm 4 post-renders hooks)")
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class CheckFailed(PostrenderError):
+    """Problems were found (exit 1).  Raised rather than ``ctx.exit(1)``: ``cli.main`` runs click
+    with ``standalone_mode=False``, which returns a non-zero exit code instead of raising it."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    stream: str
+    where: str
+    message: str
+    hook: str | None
+
+    def lines(self) -> list[str]:
+        out = [f"{self.stream}: {self.where}: {self.message}"]
+        if self.hook is not None:
+            out += [f"    hook ({self.hook}): {HOOK_REASON};", f"    {HOOK_FIX}"]
+        return out
+
+
+@dataclass
+class Outcome:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    images: int = 0  # references found
+    passed_images: int = 0  # on the registry
+    excluded: int = 0
+    pod_specs: int = 0
+
+
+def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: Outcome) -> None:
+    registry = settings.require_registry()
+    findings = collect(text, rules)
+    out.warnings += [f"{name}: {w}" for w in findings.warnings + findings.not_references]
+    count_candidates = settings.strict or settings.rewrite_candidates
+    for site in findings.sites:
+        ref = parse_reference(site.text)
+        if ref is None:
+            continue
+        if site.candidate and not count_candidates:
+            if not is_private(ref, registry) and not is_excluded(ref, settings.exclude):
+                out.warnings.append(f"{name}: {site.doc.where(site.node, site.path)}: {site.text!r} looks like an "
+                                    "image in a kind no rule covers; not counted (add a rule, or use --strict)")
+            continue
+        out.images += 1
+        if is_private(ref, registry):
+            out.passed_images += 1
+        elif is_excluded(ref, settings.exclude):
+            out.excluded += 1
+        else:
+            target = ref.at(registry, settings.folder)
+            out.problems.append(Problem(name, str(site.doc.where(site.node, site.path)),
+                                        f"{site.text} is not served by {registry} (post-render makes it {target})",
+                                        site.doc.hook))
+    if settings.pull_secrets:
+        for site in _unique(findings.secrets):
+            out.pod_specs += 1
+            missing = _missing_secrets(site, settings.pull_secrets)
+            if missing:
+                out.problems.append(Problem(name, str(site.doc.where(site.anchor, site.path)),
+                                            f"pod spec without pull secret(s) {', '.join(missing)}", site.doc.hook))
+
+
+def _unique(sites: Iterable[SecretSite]) -> list[SecretSite]:
+    """Two rules (or a YAML alias) can name one pod spec: judge it once."""
+    seen: set[tuple[int, tuple[str, ...]]] = set()
+    out = []
+    for site in sites:
+        key = (id(site.anchor), site.field)
+        if key not in seen:
+            seen.add(key)
+            out.append(site)
+    return out
+
+
+def _missing_secrets(site: SecretSite, secrets: Sequence[str]) -> list[str]:
+    node: Node | None = site.anchor
+    for key in site.field:
+        node = get(node, key)
+    if site.style == "name":  # one secret only: post-render leaves a name the user set
+        return [] if isinstance(get(node, "name"), ScalarNode) else list(secrets[:1])
+    present: set[str] = set()
+    if isinstance(node, SequenceNode):
+        for item in node.value:
+            value = item if site.style == "strings" else get(item, "name")
+            if isinstance(value, ScalarNode):
+                present.add(value.value)
+    return [s for s in secrets if s not in present]
+
+
+def read_streams(paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:
+    """(name, bytes) per stream: files, every YAML file below a directory (``helm template
+    --output-dir``), or stdin for ``-`` / no path."""
+    if not paths:
+        paths = ["-"]
+    for raw in paths:
+        if raw == "-":
+            yield "<stdin>", sys.stdin.buffer.read()
+            continue
+        path = Path(raw)
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES) if path.is_dir() else [path]
+        for file in files:
+            try:
+                yield str(file), file.read_bytes()
+            except OSError as exc:
+                raise InputError(f"{file}: cannot read it: {exc.strerror or exc}") from None
+
+
+def run_check(paths: Sequence[str], settings: Settings) -> Outcome:
+    settings.require_registry()
+    rules = load_rules(settings.rules)
+    outcome = Outcome()
+    for name, data in read_streams(paths):
+        try:
+            check_stream(decode(data).text, name, settings, rules, outcome)
+        except InputError as exc:
+            raise InputError(*(f"{name}: {p}" for p in exc.problems)) from None
+    return outcome
+
+
+def summary(outcome: Outcome, settings: Settings) -> list[str]:
+    registry = settings.registry
+    images = [p for p in outcome.problems if "pull secret" not in p.message]
+    secrets = len(outcome.problems) - len(images)
+    in_hooks = sum(1 for p in outcome.problems if p.hook is not None)
+    checked = (f"{outcome.pod_specs} pod specs checked for {', '.join(settings.pull_secrets)}"
+               if settings.pull_secrets else "pull secrets not checked (none configured)")
+    if not outcome.problems:
+        return [f"ok: {outcome.passed_images} image references served by {registry}, "
+                f"{outcome.excluded} excluded; {checked}"]
+    lines = [f"check failed: {len(images)} image reference(s) not served by {registry}, "
+             f"{secrets} pod spec(s) without pull secrets ({outcome.passed_images} served, {outcome.excluded} excluded; {checked})"]
+    if in_hooks:
+        lines.append(
+            f"{in_hooks} of these are in hook documents. `helm template` prints hooks, but Helm 3 never sends them "
+            "to a post-renderer, and the release's own manifest (`helm get manifest`) holds no hooks: "
+            "post-rendering on Helm 3 cannot reach them. Use the `values` overlay, or Helm 4 with the plugin.")
+    return lines
+
+
+@click.command("check")
+@click.argument("paths", nargs=-1, metavar="[PATH ...]")
+@settings_options
+def check(paths: tuple[str, ...], **params: Any) -> None:
+    """Fail (exit 1) listing every image not served by --registry and every pod spec without
+    the pull secrets, in each PATH (file, directory of YAML files, or - for stdin; default stdin).
+
+    Reads `helm template` output (hooks included), post-rendered streams, or
+    `kubectl get pods,deploy,sts,ds,jobs,cronjobs -A -o yaml`.  Excluded images (--exclude) pass.
+    """
+    settings = resolve_settings(params)
+    outcome = run_check(paths, settings)
+    reporter = Reporter(settings.log_file)
+    for warning in outcome.warnings:
+        reporter.warning(warning)
+    for problem in outcome.problems:
+        for line in problem.lines():
+            click.echo(line)
+    lines = summary(outcome, settings)
+    if outcome.problems:
+        for line in lines[1:]:
+            click.echo(line)
+        raise CheckFailed(lines[0])
+    click.echo(lines[0])
+
+
+__all__ = ["CheckFailed", "Outcome", "Problem", "check", "check_stream", "run_check"]

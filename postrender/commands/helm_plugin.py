@@ -1,0 +1,187 @@
+"""``helm-plugin DIR``: write a Helm 4 post-renderer plugin that runs this installation.
+
+Helm 4 takes only a ``postrenderer/v1`` plugin for ``--post-renderer`` (a path
+fails: helm/helm#31340).  What Helm does with the plugin, and so what is written
+here (helm/helm, read at the commits named):
+
+- ``internal/plugin/loader.go`` (10e993a5) decodes an ``apiVersion: v1`` plugin.yaml
+  with ``KnownFields(true)``: only the keys of ``MetadataV1``
+  (``internal/plugin/metadata_v1.go``, 36c8539e) are allowed, ``name`` must match
+  ``^[A-Za-z0-9_-]+$`` (``internal/plugin/plugin.go``) and ``version`` must be strict
+  SemVer (``internal/plugin/metadata.go``).
+- ``config`` is decoded strictly into the type's config struct, which is empty for
+  ``postrenderer/v1`` (``internal/plugin/config.go``): no keys may go there.
+- ``internal/plugin/runtime_subprocess.go`` (0151d855) ``runPostrenderer`` picks a
+  ``runtimeConfig.platformCommand`` entry (``internal/plugin/subprocess_commands.go``:
+  exact os+arch, then os, then an entry with neither), expands ``${HELM_PLUGIN_DIR}``
+  from the environment it builds, appends ``--post-renderer-args`` as arguments,
+  writes the manifests to stdin, reads stdout, and keeps stderr to itself: a failure
+  shows only "plugin ... exited with error".  ``pkg/postrenderer/postrenderer.go``
+  rejects empty output.
+
+The launcher ``exec``s the tool, so argv, stdin, stdout and the exit code are the
+tool's own.  It tries the console script and interpreter recorded when this command
+ran, then ``civitas-postrender`` on PATH.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..errors import ConfigError
+from ..report import PROG
+
+LAUNCHER = "launch.sh"  # not PROG: a plugin dir on PATH must not shadow the real executable
+PLUGIN_NAME = PROG
+_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")  # internal/plugin/plugin.go validPluginName
+_SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\Z")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the launcher runs: console scripts first, then ``python -m postrender``."""
+
+    executables: tuple[str, ...] = ()
+    interpreter: str | None = None
+    package_dir: str | None = None  # the interpreter is used only while the package is still there
+
+
+def plugin_version(version: str = __version__) -> str:
+    """Helm wants strict SemVer; PEP 440 spellings (``0.2.0.dev3``, ``1.0.0rc1``) are mapped onto it."""
+    if _SEMVER.match(version):
+        return version
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?[.-]?(.*)\Z", version)
+    if not match:
+        raise ConfigError(f"package version {version!r} cannot be expressed as SemVer for Helm")
+    major, minor, patch, rest = match.groups()
+    core = ".".join(str(int(p)) for p in (major, minor, patch or "0"))
+    local = ""
+    if "+" in rest:
+        rest, local = rest.split("+", 1)
+        local = "+" + re.sub(r"[^0-9A-Za-z.-]", ".", local)
+    rest = re.sub(r"[^0-9A-Za-z.-]", ".", rest).strip(".-")
+    result = core + (f"-{rest}" if rest else "") + local
+    if not _SEMVER.match(result):
+        raise ConfigError(f"package version {version!r} cannot be expressed as SemVer for Helm")
+    return result
+
+
+def plugin_yaml(name: str = PLUGIN_NAME, version: str | None = None) -> str:
+    if not _NAME.match(name):
+        raise ConfigError(f"plugin name {name!r} may contain only A-Z, a-z, 0-9, '_' and '-' (Helm's rule)")
+    return (
+        f"# Helm 4 post-renderer plugin for {PROG}: helm plugin install <this directory>, then\n"
+        f"#   helm install --post-renderer {name} [--post-renderer-args=--registry=HOST ...] ...\n"
+        "# Settings also come from CIVITAS_POSTRENDER_* variables or CIVITAS_POSTRENDER_CONFIG.\n"
+        "# Helm 4 shows only \"plugin exited with error\" on failure: set CIVITAS_POSTRENDER_LOG=FILE to keep the reason.\n"
+        "apiVersion: v1\n"
+        "type: postrenderer/v1\n"
+        f"name: {name}\n"
+        f'version: "{version or plugin_version()}"\n'
+        "runtime: subprocess\n"
+        "runtimeConfig:\n"
+        "  platformCommand:\n"
+        f'    - command: "${{HELM_PLUGIN_DIR}}/{LAUNCHER}"\n'
+    )
+
+
+def launcher_script(target: Target, config: Path | None = None, log_file: Path | None = None) -> str:
+    q = shlex.quote
+    lines = [
+        "#!/bin/sh",
+        f"# Launcher of the {PROG} Helm 4 plugin (written by `{PROG} helm-plugin`, version {__version__}).",
+        "# Helm writes the rendered manifests to stdin, reads the result from stdout and appends",
+        "# --post-renderer-args as arguments; exec hands all of that, and the exit code, to the tool.",
+        "# Helm 4 drops stderr: set CIVITAS_POSTRENDER_LOG=FILE to keep warnings and errors.",
+    ]
+    for var, value in (("CIVITAS_POSTRENDER_CONFIG", config), ("CIVITAS_POSTRENDER_LOG", log_file)):
+        if value is not None:  # a default only: the caller's environment still wins
+            lines += [f': "${{{var}:={q(str(value))}}}"', f"export {var}"]
+    for exe in target.executables:
+        lines.append(f"if [ -x {q(exe)} ]; then exec {q(exe)} \"$@\"; fi")
+    if target.interpreter and target.package_dir:
+        lines.append(f"if [ -x {q(target.interpreter)} ] && [ -d {q(target.package_dir)} ]; then "
+                     f"exec {q(target.interpreter)} -m postrender \"$@\"; fi")
+    recorded = ", ".join([*target.executables, *([f"{target.interpreter} -m postrender"] if target.interpreter else [])])
+    looked = f"{recorded}, or {PROG} on PATH" if recorded else f"{PROG} on PATH"
+    message = (f"{PROG} Helm plugin: cannot find {PROG} (looked for {looked}); install it "
+               f"(pip install {PROG}) and run '{PROG} helm-plugin DIR' again")
+    lines += [
+        f"if command -v {PROG} >/dev/null 2>&1; then exec {PROG} \"$@\"; fi",
+        f"message={q(message)}",
+        'echo "$message" >&2',
+        'if [ -n "${CIVITAS_POSTRENDER_LOG:-}" ]; then echo "$(date +%Y-%m-%dT%H:%M:%S%z) $message" >> "$CIVITAS_POSTRENDER_LOG"; fi',
+        "exit 1",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def current_target() -> Target:
+    """This installation: the console script(s) beside the running interpreter, and the interpreter."""
+    import postrender
+
+    candidates: list[Path] = []
+    argv0 = Path(sys.argv[0])
+    if argv0.name == PROG:
+        candidates.append(argv0.absolute())  # absolute, not resolved: a venv's bin/ must stay in the path
+    for scheme in (None, f"{os.name}_user"):
+        try:
+            scripts = sysconfig.get_path("scripts", scheme) if scheme else sysconfig.get_path("scripts")
+        except KeyError:
+            continue
+        candidates.append(Path(scripts) / PROG)
+    executables: list[str] = []
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK) and str(path) not in executables:
+            executables.append(str(path))
+    interpreter = str(Path(sys.executable).absolute()) if sys.executable else None
+    return Target(tuple(executables), interpreter, str(Path(postrender.__file__).resolve().parent))
+
+
+def write_plugin(directory: Path, target: Target, name: str = PLUGIN_NAME, config: Path | None = None,
+                 log_file: Path | None = None, force: bool = False) -> list[Path]:
+    files = {directory / "plugin.yaml": plugin_yaml(name), directory / LAUNCHER: launcher_script(target, config, log_file)}
+    if not force:
+        existing = [str(p) for p in files if p.exists()]
+        if existing:
+            raise ConfigError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, text in files.items():
+            path.write_text(text, encoding="utf-8")
+        (directory / LAUNCHER).chmod(0o755)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the plugin to {directory}: {exc.strerror or exc}") from None
+    return list(files)
+
+
+@click.command("helm-plugin")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default=PLUGIN_NAME, show_default=True, help="Plugin name, the value of helm's --post-renderer.")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              help="Default config file for the plugin (CIVITAS_POSTRENDER_CONFIG still wins).")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Default log file for the plugin (CIVITAS_POSTRENDER_LOG still wins).")
+@click.option("--force", is_flag=True, help="Overwrite an existing plugin.yaml / launcher.")
+def helm_plugin(directory: Path, name: str, config: Path | None, log_file: Path | None, force: bool) -> None:
+    """Write a Helm 4 post-renderer plugin into DIRECTORY that runs this installation.
+
+    Then: helm plugin install DIRECTORY; helm install --post-renderer civitas-postrender ...
+    """
+    target = current_target()
+    written = write_plugin(directory, target, name, config and config.absolute(), log_file and log_file.absolute(), force)
+    for path in written:
+        click.echo(f"wrote {path}")
+    runs = target.executables[0] if target.executables else f"{target.interpreter} -m postrender"
+    click.echo(f"the plugin runs {runs} (falling back to {PROG} on PATH)")
+    click.echo(f"next: helm plugin install {directory} && helm install --post-renderer {name} "
+               "--post-renderer-args=--registry=HOST ... RELEASE CHART")
+    click.echo("Helm 4 shows only 'plugin exited with error' on failure: set CIVITAS_POSTRENDER_LOG=FILE to keep the reason")

@@ -1,0 +1,342 @@
+"""A values overlay that points a chart's own image settings at the private registry.
+
+The fix for hooks on Helm 3, which never post-renders them (helm/helm#7891): the
+chart itself renders the private references.  The mapping is the post-renderer's
+(``ImageRef.at``), so an image gets the same target either way:
+
+- ``{registry, repository|image, tag, digest|sha}`` (Bitnami, Grafana, kube-prometheus-stack,
+  ingress-nginx): ``registry`` becomes the private registry, ``repository`` the folder
+  plus the source path; tag and digest stay.  Such charts render
+  ``(global.imageRegistry or registry)/repository``.
+- ``{repository, tag}`` without a registry key (Argo CD, cert-manager, ``helm create``):
+  ``repository`` becomes the whole target name.
+- a string under an image-like key (``image: "repo:tag"``): the whole target reference.
+- ``global.imageRegistry`` (when the chart declares it) becomes the private registry;
+  ``global.imagePullSecrets`` / ``imagePullSecrets`` get the pull secrets, in the style of
+  the entries already there (``- name: x`` when empty: every chart convention above reads it).
+
+The overlay holds only what changed (a list is a whole value in Helm, so a changed
+list is written whole), read and written with ruamel.yaml so comments on the kept
+keys survive.  Settings it cannot map are reported, never guessed.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError
+from .heuristics import is_candidate_key
+from .plan import is_excluded, is_private
+from .reference import ImageRef, is_qualified_reference, parse_reference
+from .settings import Settings
+
+Path_ = tuple[Any, ...]
+NAME_KEYS = ("repository", "image")
+BLOCK_HINTS = ("registry", "tag", "digest", "sha", "pullPolicy")
+PULL_SECRET_KEYS: tuple[Path_, ...] = (("global", "imagePullSecrets"), ("imagePullSecrets",))
+
+
+@dataclass(frozen=True)
+class Change:
+    path: Path_
+    old: Any
+    new: Any
+    note: str  # e.g. "docker.io/bitnami/redis:7.4 -> registry.intern/civitas/bitnami/redis:7.4"
+
+
+@dataclass
+class Overlay:
+    changes: list[Change] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)  # settings that look like images but were not mapped
+    notes: list[str] = field(default_factory=list)  # left alone on purpose (private, excluded) and hints
+    document: Any = None
+
+    def dump(self, header: str) -> str:
+        if not self.changes:
+            return "".join(f"# {line}\n" for line in header.splitlines()) + "{}\n"
+        out = io.StringIO()
+        _yaml().dump(self.document, out)
+        return "".join(f"# {line}\n" for line in header.splitlines()) + out.getvalue()
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round trip: keeps comments and quoting
+    yaml.preserve_quotes = True
+    yaml.width = sys.maxsize
+    yaml.allow_duplicate_keys = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def dotted(path: Path_) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
+
+
+class _Builder:
+    def __init__(self, values: Any, settings: Settings, registry: str, name: str) -> None:
+        self.values, self.settings, self.registry, self.name = values, settings, registry, name
+        self.overlay = Overlay()
+        self.edits: dict[Path_, Any] = {}
+        global_registry = _get(values, ("global", "imageRegistry"))
+        self.global_registry = global_registry if isinstance(global_registry, str) and global_registry else None
+        self.blocks_with_registry_excluded: list[str] = []
+
+    # -- where ------------------------------------------------------------------------------
+    def at(self, path: Path_) -> str:
+        parent = _get(self.values, path[:-1])
+        line = None
+        try:
+            line = parent.lc.key(path[-1])[0] + 1 if isinstance(path[-1], str) else parent.lc.item(path[-1])[0] + 1
+        except (AttributeError, KeyError, IndexError, TypeError):
+            pass
+        return f"{self.name}{f' line {line}' if line else ''}: {dotted(path)}"
+
+    def set(self, path: Path_, old: Any, new: Any, note: str) -> None:
+        if old == new:
+            return
+        self.edits[path] = _same_style(old, new)
+        self.overlay.changes.append(Change(path, old, new, note))
+
+    def judge(self, ref: ImageRef, path: Path_) -> bool:
+        """Whether to map ``ref``: the post-renderer's own tests."""
+        if is_private(ref, self.registry):
+            return False
+        if is_excluded(ref, self.settings.exclude):
+            self.overlay.notes.append(f"{self.at(path)}: {ref.normalized} is excluded; left as is")
+            return False
+        return True
+
+    # -- the walk ---------------------------------------------------------------------------
+    def walk(self, node: Any, path: Path_) -> None:
+        if isinstance(node, dict):
+            if _is_block(node, path):
+                self.block(node, path)
+                return
+            for key, value in node.items():
+                if not isinstance(key, str):
+                    continue
+                child = (*path, key)
+                if child in PULL_SECRET_KEYS or child == ("global", "imageRegistry"):
+                    continue
+                if isinstance(value, str):
+                    self.string(value, child, is_candidate_key(key))
+                else:
+                    self.walk(value, child)
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    self.string(item, (*path, index), False)
+                else:
+                    self.walk(item, (*path, index))
+
+    def string(self, value: str, path: Path_, image_key: bool) -> None:
+        if not image_key:
+            if is_qualified_reference(value.strip()):
+                self.overlay.unmapped.append(f"{self.at(path)}: {value!r} looks like an image, but the key does "
+                                             "not say image; not mapped")
+            return
+        if not value.strip():
+            return
+        ref = parse_reference(value.strip())
+        if ref is None:
+            self.overlay.unmapped.append(f"{self.at(path)}: {value!r} is not an image reference; not mapped")
+            return
+        if self.judge(ref, path):
+            target = ref.at(self.registry, self.settings.folder)
+            self.set(path, value, target, f"{ref.normalized} -> {target}")
+
+    def block(self, block: dict[str, Any], path: Path_) -> None:
+        name_key = next(k for k in NAME_KEYS if isinstance(block.get(k), str) or k in block)
+        repository = block.get(name_key)
+        if repository is None or repository == "":
+            return  # unset: the chart falls back to another setting (Argo CD's global.image), mapped there
+        if not isinstance(repository, str):
+            self.overlay.unmapped.append(f"{self.at((*path, name_key))}: {repository!r} is not a string; not mapped")
+            return
+        has_registry = "registry" in block
+        registry = block.get("registry")
+        if has_registry and registry is not None and not isinstance(registry, str):
+            self.overlay.unmapped.append(f"{self.at((*path, 'registry'))}: {registry!r} is not a string; not mapped")
+            return
+        source_registry = (self.global_registry or registry) if has_registry else None
+        name = f"{source_registry}/{repository}" if source_registry else repository
+        ref = parse_reference(name + _suffix(block)) or parse_reference(name)
+        own = parse_reference(repository)
+        if ref is None or own is None:
+            self.overlay.unmapped.append(f"{self.at((*path, name_key))}: {name!r} is not an image reference; not mapped")
+            return
+        if not self.judge(ref, (*path, name_key)):
+            if has_registry and not is_private(ref, self.registry):
+                self.blocks_with_registry_excluded.append(dotted(path))
+            return
+        target = ref.at(self.registry, self.settings.folder)
+        if has_registry:
+            folder = self.settings.folder
+            new_repository = (f"{folder}/{ref.path}" if folder else ref.path) + _own_suffix(repository, own)
+            self.set((*path, "registry"), registry, self.registry, f"{ref.normalized} -> {target}")
+            self.set((*path, name_key), repository, new_repository, f"{ref.normalized} -> {target}")
+        else:
+            self.set((*path, name_key), repository, own.at(self.registry, self.settings.folder), f"{ref.normalized} -> {target}")
+
+    # -- global settings --------------------------------------------------------------------
+    def global_settings(self) -> None:
+        key = ("global", "imageRegistry")
+        current = _get(self.values, key)
+        if _has(self.values, key) and current != self.registry:
+            if self.blocks_with_registry_excluded:
+                self.overlay.notes.append(
+                    f"{self.at(key)}: left as is: it would also move the excluded image(s) at "
+                    f"{', '.join(self.blocks_with_registry_excluded)}")
+            elif current is None or isinstance(current, str):
+                self.set(key, current, self.registry, f"every image of the chart that honours it -> {self.registry}")
+        secrets = self.settings.pull_secrets
+        if not secrets:
+            return
+        found = False
+        for key in PULL_SECRET_KEYS:
+            if not _has(self.values, key):
+                continue
+            found = True
+            current = _get(self.values, key)
+            if current is not None and not isinstance(current, list):
+                self.overlay.unmapped.append(f"{self.at(key)}: not a list; pull secrets not added")
+                continue
+            entries = list(current or [])
+            as_strings = bool(entries) and all(isinstance(e, str) for e in entries)
+            present = {e if isinstance(e, str) else e.get("name") for e in entries if isinstance(e, (str, dict))}
+            missing = [s for s in secrets if s not in present]
+            if missing:
+                new = _copy_list(current) + [s if as_strings else {"name": s} for s in missing]
+                self.set(key, current, new, f"pull secrets + {', '.join(missing)}")
+        if not found:
+            self.overlay.notes.append(
+                f"{self.name}: no global.imagePullSecrets or imagePullSecrets key; pull secrets not set "
+                "(the post-renderer adds them to every pod spec it sees)")
+
+    def build(self) -> Overlay:
+        self.walk(self.values, ())
+        self.global_settings()
+        if self.overlay.changes and _has(self.values, ("global", "security", "allowInsecureImages")):
+            self.overlay.notes.append(
+                f"{self.name}: a Bitnami chart: if helm stops with 'Original containers have been substituted', "
+                "add global.security.allowInsecureImages: true (the images are the same, only relocated)")
+        self.overlay.document = _prune(self.values, self.edits)
+        return self.overlay
+
+
+def build_overlay(text: str, settings: Settings, name: str = "values.yaml") -> Overlay:
+    registry = settings.require_registry()
+    try:
+        values = _yaml().load(text)
+    except Exception as exc:  # ruamel raises many unrelated types for bad YAML
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise InputError(f"{name}{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise InputError(f"{name}: a values file is a mapping, got {type(values).__name__}")
+    return _Builder(values, settings, registry, name).build()
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _is_block(node: dict[str, Any], path: Path_) -> bool:
+    """An image block: a name key plus a sibling that only image settings have (or an image-like key)."""
+    if "repository" in node:
+        name_ok = node.get("repository") is None or isinstance(node.get("repository"), str)
+    elif "image" in node and "registry" in node:  # ingress-nginx: {registry, image, tag, digest}
+        name_ok = isinstance(node.get("image"), str)
+    else:
+        return False
+    key = next((p for p in reversed(path) if isinstance(p, str)), "")
+    return name_ok and (any(k in node for k in BLOCK_HINTS) or is_candidate_key(key) or key.lower().endswith("image"))
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _suffix(block: dict[str, Any]) -> str:
+    """Tag and digest as the chart appends them (only to identify the source image)."""
+    tag = _text(block.get("tag"))
+    digest = _text(block.get("digest")) or _text(block.get("sha"))
+    if digest and not digest.startswith("sha256:"):
+        digest = f"sha256:{digest}"  # kube-prometheus-stack's bare ``sha``
+    return (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+
+
+def _own_suffix(repository: str, own: ImageRef) -> str:
+    """A tag or digest written into the repository value itself stays there."""
+    return own.suffix if repository.endswith(own.suffix) else ""
+
+
+def _has(values: Any, path: Path_) -> bool:
+    node = values
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+def _get(values: Any, path: Path_) -> Any:
+    node = values
+    for key in path:
+        if isinstance(node, dict):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def _same_style(old: Any, new: Any) -> Any:
+    """Keep the quoting of the value replaced (``"nginx"`` stays double-quoted)."""
+    from ruamel.yaml.scalarstring import ScalarString
+
+    if isinstance(old, ScalarString) and isinstance(new, str):
+        return type(old)(new)
+    if isinstance(new, list):
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        seq = CommentedSeq()
+        for item in new:
+            seq.append(CommentedMap(item) if isinstance(item, dict) and not isinstance(item, CommentedMap) else item)
+        return seq
+    return new
+
+
+def _copy_list(value: Any) -> list[Any]:
+    return list(copy.deepcopy(value)) if value else []
+
+
+def _prune(values: Any, edits: dict[Path_, Any]) -> Any:
+    """A copy of ``values`` holding only the edited keys (comments on those keys kept)."""
+    document = copy.deepcopy(values)
+    for path, new in edits.items():
+        parent = _get(document, path[:-1])
+        parent[path[-1]] = new
+    keep: set[Path_] = {path[:i] for path in edits for i in range(1, len(path) + 1)}
+    _drop(document, (), keep)
+    document.ca.comment = None  # the file's header describes the chart's values, not this overlay
+    return document
+
+
+def _drop(node: Any, path: Path_, keep: set[Path_]) -> None:
+    if not isinstance(node, dict):
+        return  # a list on a kept path is kept whole: Helm replaces lists, it does not merge them
+    for key in list(node.keys()):
+        child = (*path, key)
+        if child not in keep:
+            del node[key]
+        else:
+            _drop(node[key], child, keep)
