@@ -1,0 +1,272 @@
+"""The Helm 4 plugin: its plugin.yaml as Helm 4 validates it, and the launcher run the way Helm runs it.
+
+No Helm binary here, so the contract is re-stated from helm/helm's source and tested directly:
+
+- internal/plugin/loader.go (10e993a5): an ``apiVersion: v1`` plugin.yaml is decoded with
+  ``KnownFields(true)`` into ``MetadataV1`` (internal/plugin/metadata_v1.go, 36c8539e), then
+  ``MetadataV1.Validate``: name ``^[A-Za-z0-9_-]+$`` (internal/plugin/plugin.go), strict SemVer
+  version (Masterminds ``StrictNewVersion``), apiVersion ``v1``, type and runtime present.
+- internal/plugin/config.go (``unmarshalConfig``): ``config`` is decoded strictly into the type's
+  config struct, which is empty for ``postrenderer/v1``; the type must be in
+  internal/plugin/plugin_type_registry.go.
+- internal/plugin/subprocess_commands.go: ``getPlatformCommand`` (exact os+arch, then os, then
+  neither; the command split on spaces) and ``PrepareCommands`` (``os.Expand`` with Helm's env
+  map, then ``--post-renderer-args`` appended).
+- internal/plugin/runtime_subprocess.go (0151d855) ``runPostrenderer``: env = os env plus
+  HELM_PLUGIN_NAME and HELM_PLUGIN_DIR; manifests on stdin; stdout captured; stderr captured
+  and never shown ("plugin ... exited with error").  pkg/postrenderer/postrenderer.go
+  (228f688b): empty output is an error.
+"""
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import FIXTURES, ROOT, run_cli
+from postrender.commands.helm_plugin import LAUNCHER, Target, launcher_script, plugin_version, plugin_yaml
+from postrender.commands.check import Outcome, check_stream
+from postrender.pipeline import collect
+from postrender.plan import is_private
+from postrender.reference import parse_reference
+from postrender.rules import load_rules
+from postrender.settings import Settings
+
+FILENAME_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
+REGISTRY, FOLDER = "registry.intern", "civitas"
+
+# --- Helm 4's validation of an apiVersion v1 plugin.yaml, restated ---------------------------------
+METADATA_V1_FIELDS = {"apiVersion", "name", "type", "runtime", "version", "sourceURL", "config", "runtimeConfig"}
+PLUGIN_TYPES = {"test/v1", "cli/v1", "getter/v1", "postrenderer/v1"}
+RUNTIMES = {"subprocess", "extism/v1"}
+SUBPROCESS_FIELDS = {"platformCommand", "platformHooks", "protocolCommands"}
+PLATFORM_COMMAND_FIELDS = {"os", "arch", "command", "args"}
+STRICT_SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+                           r"(-(0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*)?"
+                           r"(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?\Z")
+
+
+def helm4_problems(text: str) -> list[str]:
+    data = yaml.safe_load(text)
+    problems = [f"field {k} not found in type plugin.MetadataV1" for k in sorted(set(data) - METADATA_V1_FIELDS)]
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", str(data.get("name", ""))):
+        problems.append("invalid plugin `name`")
+    if not STRICT_SEMVER.match(str(data.get("version", ""))):
+        problems.append("invalid plugin `version`: must be valid semver")
+    if data.get("apiVersion") != "v1":
+        problems.append("invalid `apiVersion`")
+    if data.get("type") not in PLUGIN_TYPES:
+        problems.append("unknown plugin type")
+    if data.get("runtime") not in RUNTIMES:
+        problems.append("unsupported plugin runtime type")
+    if data.get("type") == "postrenderer/v1" and data.get("config"):
+        problems.append("config: postrenderer/v1 has no config fields")
+    runtime = data.get("runtimeConfig") or {}
+    problems += [f"runtimeConfig: unknown {k}" for k in sorted(set(runtime) - SUBPROCESS_FIELDS)]
+    for entry in runtime.get("platformCommand") or []:
+        problems += [f"platformCommand: unknown {k}" for k in sorted(set(entry) - PLATFORM_COMMAND_FIELDS)]
+    return problems
+
+
+def helm4_command(plugin_dir: Path, extra_args: list[str], goos: str = "linux", goarch: str = "amd64") -> tuple[list[str], dict[str, str]]:
+    """What runPostrenderer executes: getPlatformCommand + PrepareCommands, and the env it builds."""
+    meta = yaml.safe_load((plugin_dir / "plugin.yaml").read_text())
+    chosen = None
+    for entry in meta["runtimeConfig"]["platformCommand"]:
+        os_, arch = entry.get("os", ""), entry.get("arch", "")
+        if os_.lower() == goos and arch.lower() == goarch:
+            chosen = entry
+            break
+        if (os_ and os_.lower() != goos) or arch:
+            continue
+        if chosen is None or (os_ and not chosen.get("os")):
+            chosen = entry
+    assert chosen is not None, "no plugin command is applicable"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_POSTRENDER_")}
+    env.update(HELM_PLUGIN_NAME=meta["name"], HELM_PLUGIN_DIR=str(plugin_dir))
+
+    def expand(text: str) -> str:  # Go's os.Expand: ${VAR} and $VAR, unknown -> ""
+        return re.sub(r"\$\{([^}]*)\}|\$([A-Za-z0-9_]+)", lambda m: env.get(m.group(1) or m.group(2), ""), text)
+
+    parts = chosen["command"].split(" ")
+    return [expand(parts[0]), *(expand(p) for p in parts[1:]), *(expand(a) for a in chosen.get("args") or []), *extra_args], env
+
+
+def run_like_helm4(plugin_dir: Path, stdin: bytes, extra_args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    argv, helm_env = helm4_command(plugin_dir, extra_args)
+    helm_env.update(env or {})
+    return subprocess.run(argv, input=stdin, capture_output=True, env=helm_env, timeout=120)
+
+
+@pytest.fixture
+def plugin_dir(tmp_path: Path) -> Path:
+    """The plugin as a user gets it: `civitas-postrender helm-plugin DIR` run by the installed tool."""
+    directory = tmp_path / "civitas-postrender"
+    result = run_cli(["helm-plugin", str(directory)])
+    assert result.returncode == 0, result.stderr
+    return directory
+
+
+# --- plugin.yaml ---------------------------------------------------------------------------------------
+def test_generated_plugin_yaml_passes_helm4_validation(plugin_dir: Path) -> None:
+    text = (plugin_dir / "plugin.yaml").read_text()
+    assert helm4_problems(text) == []
+    data = yaml.safe_load(text)
+    assert data["type"] == "postrenderer/v1" and data["runtime"] == "subprocess" and data["apiVersion"] == "v1"
+    assert "config" not in data  # nothing may go there for postrenderer/v1
+    assert data["runtimeConfig"]["platformCommand"] == [{"command": "${HELM_PLUGIN_DIR}/" + LAUNCHER}]
+
+
+def test_shipped_plugin_directory_is_what_the_generator_writes() -> None:
+    shipped = ROOT / "helm-plugin"
+    assert (shipped / "plugin.yaml").read_text() == plugin_yaml()
+    assert (shipped / LAUNCHER).read_text() == launcher_script(Target())
+    assert helm4_problems((shipped / "plugin.yaml").read_text()) == []
+    assert (shipped / LAUNCHER).stat().st_mode & stat.S_IXUSR
+
+
+@pytest.mark.parametrize("broken, problem", [
+    ("config:\n  registry: registry.intern\n", "config: postrenderer/v1 has no config fields"),
+    ("command: launch.sh\n", "field command not found in type plugin.MetadataV1"),
+])
+def test_the_validator_rejects_what_helm_rejects(broken: str, problem: str) -> None:
+    assert problem in helm4_problems(plugin_yaml() + broken)
+
+
+@pytest.mark.parametrize("name", ["civitas postrender", "civitas/postrender", ""])
+def test_invalid_plugin_names_are_refused(name: str) -> None:
+    result = run_cli(["helm-plugin", "--name", name, "/nonexistent/dir"])
+    assert result.returncode == 1 and b"may contain only" in result.stderr
+
+
+@pytest.mark.parametrize("version, semver", [
+    ("0.1.0", "0.1.0"), ("0.2.0.dev3", "0.2.0-dev3"), ("1.0.0rc1", "1.0.0-rc1"), ("1.2", "1.2.0"),
+    ("1.0.0+local.7", "1.0.0+local.7"), ("2.0.0.post1+g1234", "2.0.0-post1+g1234"),
+])
+def test_plugin_version_is_strict_semver(version: str, semver: str) -> None:
+    assert plugin_version(version) == semver
+    assert helm4_problems(plugin_yaml(version=plugin_version(version))) == []
+
+
+def test_existing_plugin_is_not_overwritten_without_force(plugin_dir: Path) -> None:
+    again = run_cli(["helm-plugin", str(plugin_dir)])
+    assert again.returncode == 1 and b"--force" in again.stderr
+    assert run_cli(["helm-plugin", "--force", str(plugin_dir)]).returncode == 0
+
+
+# --- the launcher, run as Helm 4 runs it ---------------------------------------------------------------
+def test_helm4_stream_through_the_plugin(plugin_dir: Path) -> None:
+    stream = (FIXTURES / "helm4" / "analytics.yaml").read_bytes()
+    args = [f"--registry={REGISTRY}", f"--folder={FOLDER}", "--pull-secret=regcred"]
+    result = run_like_helm4(plugin_dir, stream, args)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout.decode()
+    assert output.strip()  # pkg/postrenderer rejects empty output
+    # Helm splits the output back into files by this annotation: every one must survive, byte for byte.
+    annotations = [line for line in stream.decode().splitlines() if FILENAME_ANNOTATION in line]
+    assert [line for line in output.splitlines() if FILENAME_ANNOTATION in line] == annotations
+    assert not any(line.startswith("# Source:") for line in output.splitlines())
+    findings = collect(output, load_rules())
+    hooks = {site.doc.name for site in findings.sites if site.doc.hook}
+    assert hooks == {"analytics-superset-init-db", "analytics-superset-test-connection"}  # hooks are in Helm 4's stream
+    assert all(is_private(parse_reference(site.text), REGISTRY) for site in findings.sites)  # type: ignore[arg-type]
+    assert len(findings.sites) == 8
+    outcome = Outcome()  # and the CI gate agrees: every pod spec, hooks included, has the secret
+    check_stream(output, "helm4", Settings(registry=REGISTRY, pull_secrets=("regcred",)), load_rules(), outcome)
+    assert outcome.problems == [] and outcome.pod_specs == 5
+
+
+def test_settings_reach_the_plugin_through_the_environment_and_a_config_file(plugin_dir: Path, tmp_path: Path) -> None:
+    stream = (FIXTURES / "helm4" / "analytics.yaml").read_bytes()
+    by_env = run_like_helm4(plugin_dir, stream, [], {"CIVITAS_POSTRENDER_REGISTRY": REGISTRY, "CIVITAS_POSTRENDER_FOLDER": FOLDER})
+    config = tmp_path / "civitas.yaml"
+    config.write_text(f"registry: {REGISTRY}\nfolder: {FOLDER}\n")
+    by_file = run_like_helm4(plugin_dir, stream, [], {"CIVITAS_POSTRENDER_CONFIG": str(config)})
+    by_args = run_like_helm4(plugin_dir, stream, [f"--registry={REGISTRY}", f"--folder={FOLDER}"])
+    assert by_env.returncode == by_file.returncode == by_args.returncode == 0
+    assert by_env.stdout == by_file.stdout == by_args.stdout
+    assert b"registry.intern/civitas/apache/superset:4.1.2" in by_env.stdout
+
+
+def test_failure_reaches_the_log_because_helm4_drops_stderr(plugin_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "postrender.log"
+    stream = (FIXTURES / "helm4" / "analytics.yaml").read_bytes()
+    result = run_like_helm4(plugin_dir, stream, [], {"CIVITAS_POSTRENDER_LOG": str(log)})
+    assert result.returncode == 1 and result.stdout == b""  # Helm sees only "exited with error"
+    assert "no registry given" in log.read_text()
+
+
+def test_baked_in_config_default_yields_to_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "baked.yaml"
+    config.write_text("registry: baked.intern\n")
+    directory = tmp_path / "plugin"
+    assert run_cli(["helm-plugin", "--config", str(config), str(directory)]).returncode == 0
+    stream = (FIXTURES / "helm4" / "analytics.yaml").read_bytes()
+    baked = run_like_helm4(directory, stream, [])
+    assert b"baked.intern/library/busybox:1.36" in baked.stdout, baked.stderr
+    other = tmp_path / "other.yaml"
+    other.write_text("registry: other.intern\n")
+    overridden = run_like_helm4(directory, stream, [], {"CIVITAS_POSTRENDER_CONFIG": str(other)})
+    assert b"other.intern/library/busybox:1.36" in overridden.stdout, overridden.stderr
+
+
+def _fake_tool(directory: Path, exit_code: int) -> Path:
+    """A stand-in executable that echoes argv and stdin and exits with a chosen code."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fake = directory / "civitas-postrender"
+    fake.write_text(f'#!/bin/sh\nprintf "args:%s|" "$@"\ncat\nexit {exit_code}\n')
+    fake.chmod(0o755)
+    return fake
+
+
+def _launcher(tmp_path: Path, target: Target) -> Path:
+    directory = tmp_path / "plugin"
+    directory.mkdir()
+    (directory / "plugin.yaml").write_text(plugin_yaml())
+    (directory / LAUNCHER).write_text(launcher_script(target))
+    (directory / LAUNCHER).chmod(0o755)
+    return directory
+
+
+def test_launcher_passes_argv_stdin_stdout_and_exit_code(tmp_path: Path) -> None:
+    fake = _fake_tool(tmp_path / "recorded", 7)
+    directory = _launcher(tmp_path, Target(executables=(str(fake),)))
+    result = run_like_helm4(directory, b"kind: X\n", ["--registry=a.b", "two words"], {"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 7
+    assert result.stdout == b"args:--registry=a.b|args:two words|kind: X\n"
+
+
+def test_launcher_falls_back_to_the_recorded_interpreter_then_path(tmp_path: Path) -> None:
+    import postrender
+
+    package_dir = str(Path(postrender.__file__).parent)
+    gone = Target(executables=(str(tmp_path / "gone" / "civitas-postrender"),), interpreter=sys.executable, package_dir=package_dir)
+    directory = _launcher(tmp_path, gone)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    via_python = run_like_helm4(directory, b"", ["--version"], env)
+    assert via_python.returncode == 0 and b"civitas-postrender" in via_python.stdout, via_python.stderr
+
+    nothing = Target(executables=(str(tmp_path / "gone" / "civitas-postrender"),), interpreter=str(tmp_path / "gone" / "python"), package_dir=package_dir)
+    (tmp_path / "plugin" / LAUNCHER).write_text(launcher_script(nothing))
+    on_path = _fake_tool(tmp_path / "path-bin", 0)
+    via_path = run_like_helm4(directory, b"x", ["--a"], {"PATH": f"{on_path.parent}:/usr/bin:/bin"})
+    assert via_path.returncode == 0 and via_path.stdout == b"args:--a|x"
+
+    log = tmp_path / "launcher.log"
+    missing = run_like_helm4(directory, b"x", [], {"PATH": "/usr/bin:/bin", "CIVITAS_POSTRENDER_LOG": str(log)})
+    assert missing.returncode == 1 and missing.stdout == b""
+    assert b"cannot find civitas-postrender" in missing.stderr
+    assert "cannot find civitas-postrender" in log.read_text()
+
+
+def test_platform_selection_picks_the_launcher_on_every_os(plugin_dir: Path) -> None:
+    for goos, goarch in (("linux", "amd64"), ("darwin", "arm64"), ("linux", "arm64")):
+        argv, env = helm4_command(plugin_dir, ["--x"], goos, goarch)
+        assert argv == [str(plugin_dir / LAUNCHER), "--x"]
+        assert env["HELM_PLUGIN_DIR"] == str(plugin_dir)
