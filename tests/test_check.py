@@ -1,0 +1,187 @@
+"""`check`, the CI gate: exit 1 listing every image not on the registry and every pod spec
+without the pull secret; hook documents carry the Helm 3 explanation (helm/helm#7891)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from conftest import FIXTURES, run_cli
+
+REGISTRY = ["--registry", "registry.intern", "--folder", "civitas"]
+SECRET = ["--pull-secret", "regcred"]
+HELM3_TEMPLATE = FIXTURES / "helm3" / "analytics-template.yaml"
+HOOK_REASON = "Helm 3 does not post-render hooks"
+
+
+def helm3_split(text: str) -> tuple[str, str]:
+    """Split `helm template` output (Helm 3) into the manifests Helm 3 pipes to a post-renderer and
+    the hooks it keeps apart (pkg/action/action.go renderResources: SortManifests before pr.Run)."""
+    manifests, hooks = [], []
+    for chunk in text.split("\n---\n")[1:]:
+        document = yaml.safe_load(chunk)
+        annotations = (document.get("metadata") or {}).get("annotations") or {}
+        (hooks if "helm.sh/hook" in annotations else manifests).append(f"---\n{chunk.rstrip()}\n")
+    return "".join(manifests), "".join(hooks)
+
+
+def helm3_template_with_post_renderer() -> str:
+    """`helm template --post-renderer civitas-postrender --post-renderer-args=...` on Helm 3: the
+    manifests post-rendered (one --post-renderer-args per flag), then the hooks exactly as rendered."""
+    manifests, hooks = helm3_split(HELM3_TEMPLATE.read_text())
+    result = run_cli(["--registry=registry.intern", "--folder=civitas", "--pull-secret=regcred"], manifests)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.decode() + hooks
+
+
+def test_helm3_post_rendered_template_fails_on_the_raw_hooks_only(tmp_path: Path) -> None:
+    stream = tmp_path / "template.yaml"
+    stream.write_text(helm3_template_with_post_renderer())
+    result = run_cli(["check", *REGISTRY, *SECRET, str(stream)])
+    assert result.returncode == 1
+    out = result.stdout.decode()
+    problems = [line for line in out.splitlines() if line.startswith(str(stream))]
+    # 3 images in the two hook documents, and their 2 pod specs without the secret; nothing else
+    assert len(problems) == 5
+    assert all("Job/analytics-superset-init-db" in p or "Pod/analytics-superset-test-connection" in p for p in problems)
+    assert sum("apache/superset:4.1.2 is not served by registry.intern" in p for p in problems) == 1
+    assert any("docker.io/bitnami/postgresql:17.6.0-debian-12-r4 is not served" in p and "initContainers[0]" in p for p in problems)
+    assert out.count(HOOK_REASON) == 5 and "civitas-postrender values" in out
+    assert "helm get manifest" in out  # the release's manifest holds no hooks: say so
+    assert b"check failed: 3 image reference(s) not served by registry.intern, 2 pod spec(s)" in result.stderr
+
+
+def test_raw_helm_template_lists_everything_and_marks_only_hooks() -> None:
+    result = run_cli(["check", *REGISTRY, *SECRET, str(HELM3_TEMPLATE)])
+    assert result.returncode == 1
+    lines = result.stdout.decode().splitlines()
+    problems = [i for i, line in enumerate(lines) if line.startswith(str(HELM3_TEMPLATE))]
+    assert len(problems) == 8 + 5
+    for i in problems:
+        marked = i + 1 < len(lines) and HOOK_REASON in lines[i + 1]
+        assert marked == ("init-db" in lines[i] or "test-connection" in lines[i]), lines[i]
+    busybox = [lines[i] for i in problems if "busybox:1.36 is not served" in lines[i]]
+    assert len(busybox) == 2  # the Deployment's init container and the test Pod
+    assert all(line.endswith("(post-render makes it registry.intern/civitas/library/busybox:1.36)") for line in busybox)
+
+
+def test_post_rendered_helm4_stream_passes() -> None:
+    rendered = run_cli([*REGISTRY, *SECRET], (FIXTURES / "helm4" / "analytics.yaml").read_bytes())
+    assert rendered.returncode == 0
+    result = run_cli(["check", *REGISTRY, *SECRET, "-"], rendered.stdout)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.decode().startswith("ok: 8 image references served by registry.intern, 0 excluded; 5 pod specs")
+
+
+def test_excluded_images_pass_and_secrets_are_optional() -> None:
+    result = run_cli(["check", *REGISTRY, "--exclude", "docker.io/library/busybox", "--exclude", "docker.io/bitnami/**",
+                      "--exclude", "docker.io/apache/superset"], HELM3_TEMPLATE.read_bytes())
+    assert result.returncode == 0, result.stdout
+    assert "8 excluded; pull secrets not checked (none configured)" in result.stdout.decode()
+
+
+KUBECTL = """\
+# Models `kubectl get pods,deploy -A -o yaml` of a live cluster: one List, a Pod whose service account
+# gave it the pull secret (status fields included), a Pod without it, and a Deployment on the registry.
+apiVersion: v1
+kind: List
+metadata:
+  resourceVersion: ""
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: web-7d9c6
+    namespace: apps
+  spec:
+    imagePullSecrets:
+    - name: regcred
+    containers:
+    - name: web
+      image: registry.intern/civitas/library/nginx:1.27
+  status:
+    containerStatuses:
+    - name: web
+      image: registry.intern/civitas/library/nginx:1.27
+      imageID: registry.intern/civitas/library/nginx@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: coredns-5d78c
+    namespace: kube-system
+  spec:
+    containers:
+    - name: coredns
+      image: registry.k8s.io/coredns/coredns:v1.11.3
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: api
+    namespace: apps
+  spec:
+    template:
+      spec:
+        imagePullSecrets:
+        - name: regcred
+        containers:
+        - name: api
+          image: registry.intern/civitas/acme/api:2.0.1
+"""
+
+
+def test_live_cluster_list() -> None:
+    result = run_cli(["check", *REGISTRY, *SECRET], KUBECTL)
+    assert result.returncode == 1
+    problems = [line for line in result.stdout.decode().splitlines() if line.startswith("<stdin>")]
+    assert problems == [
+        "<stdin>: document 0 Pod/coredns-5d78c line 32 column 14 at items[1].spec.containers[0].image: "
+        "registry.k8s.io/coredns/coredns:v1.11.3 is not served by registry.intern "
+        "(post-render makes it registry.intern/civitas/coredns/coredns:v1.11.3)",
+        "<stdin>: document 0 Pod/coredns-5d78c line 30 column 5 at items[1].spec.imagePullSecrets: "
+        "pod spec without pull secret(s) regcred",
+    ]
+    excluded = run_cli(["check", *REGISTRY, *SECRET, "--exclude", "registry.k8s.io/**"], KUBECTL)
+    assert excluded.returncode == 1  # the image is excluded, the missing secret is still a problem
+    assert "1 excluded" in excluded.stderr.decode()
+
+
+def test_output_dir_of_helm_template(tmp_path: Path) -> None:
+    """`helm template --output-dir DIR` writes one file per template: check reads them all."""
+    manifests, hooks = helm3_split(HELM3_TEMPLATE.read_text())
+    (tmp_path / "analytics" / "templates").mkdir(parents=True)
+    (tmp_path / "analytics" / "templates" / "all.yaml").write_text(manifests)
+    (tmp_path / "analytics" / "templates" / "hooks.yaml").write_text(hooks)
+    (tmp_path / "analytics" / "NOTES.txt").write_text("not yaml: [\n")
+    result = run_cli(["check", *REGISTRY, str(tmp_path)])
+    assert result.returncode == 1
+    out = result.stdout.decode()
+    assert out.count("all.yaml: document") == 5 and out.count("hooks.yaml: document") == 3
+
+
+UNRULED = """\
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+spec:
+  sidecarImage: quay.io/acme/sidecar:1.0.0
+"""
+
+
+def test_kinds_no_rule_covers_warn_unless_strict() -> None:
+    lenient = run_cli(["check", *REGISTRY], UNRULED)
+    assert lenient.returncode == 0
+    assert b"looks like an image in a kind no rule covers" in lenient.stderr
+    strict = run_cli(["check", *REGISTRY, "--strict"], UNRULED)
+    assert strict.returncode == 1
+    assert b"quay.io/acme/sidecar:1.0.0 is not served by registry.intern" in strict.stdout
+
+
+def test_bad_input_and_missing_registry_are_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: Pod\nmetadata: {name: [\n")
+    result = run_cli(["check", *REGISTRY, str(broken)])
+    assert result.returncode == 1 and str(broken).encode() in result.stderr and b"invalid YAML" in result.stderr
+    assert run_cli(["check", str(HELM3_TEMPLATE)]).returncode == 1
+    missing = run_cli(["check", *REGISTRY, str(tmp_path / "absent.yaml")])
+    assert missing.returncode == 1 and b"cannot read it" in missing.stderr
