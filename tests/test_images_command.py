@@ -1,0 +1,214 @@
+"""``civitas-postrender images``: the real executable, over streams, directories and image lists."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import FIXTURES, ROOT, corpus_streams, run_cli
+
+MIRROR = FIXTURES / "mirror"
+IDENTITY, ANALYTICS, MONITORING = MIRROR / "identity.yaml", MIRROR / "analytics.yaml", MIRROR / "monitoring.yaml"
+SETTINGS = ["--registry", "registry.intern", "--folder", "civitas"]
+
+
+def images(*args: str | Path, stdin: bytes | str = b"", env: dict[str, str] | None = None, code: int = 0) -> str:
+    result = run_cli(["images", *map(str, args)], stdin=stdin, env=env)
+    assert result.returncode == code, result.stderr.decode()
+    return result.stdout.decode("utf-8")
+
+
+def post_render_list(stream: Path, tmp_path: Path, *extra: str) -> dict[str, Any]:
+    out = tmp_path / f"{stream.stem}.images.json"
+    result = run_cli([*SETTINGS, *extra, "--images-out", str(out)], stdin=stream.read_bytes())
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+def rewritten(listing: dict[str, Any]) -> dict[str, str]:
+    return {i["source"]: i["target"] for i in listing["images"] if i.get("rewritten", True)}
+
+
+def test_json_lists_exactly_what_post_render_rewrites(tmp_path: Path) -> None:
+    expected: dict[str, str] = {}
+    for stream in (IDENTITY, ANALYTICS, MONITORING):
+        expected |= rewritten(post_render_list(stream, tmp_path))
+    listing = json.loads(images(*SETTINGS, "--format", "json", IDENTITY, ANALYTICS, MONITORING))
+    assert {i["source"]: i["target"] for i in listing["images"]} == expected
+    assert [i["source"] for i in listing["images"]] == sorted(expected)
+    assert (listing["registry"], listing["folder"]) == ("registry.intern", "civitas")
+
+
+def test_json_occurrences_name_their_file_and_hooks() -> None:
+    listing = json.loads(images(*SETTINGS, "--format", "json", IDENTITY, ANALYTICS))
+    by_source = {i["source"]: i for i in listing["images"]}
+    os_shell = by_source["docker.io/bitnami/os-shell:12-debian-12-r51"]
+    assert [(o["file"], o["kind"], o["location"]) for o in os_shell["occurrences"]] == [
+        (str(ANALYTICS), "StatefulSet", "container"), (str(IDENTITY), "Deployment", "env")]
+    kubectl = by_source["docker.io/bitnami/kubectl:1.33.4"]["occurrences"]
+    assert [o.get("hook") for o in kubectl] == [True]
+    assert "hook" not in os_shell["occurrences"][0]
+
+
+def test_text_is_sorted_deduplicated_and_leaves_private_and_candidates_out() -> None:
+    result = run_cli(["images", *SETTINGS, str(IDENTITY), str(ANALYTICS), str(IDENTITY)])
+    lines = result.stdout.decode().splitlines()
+    assert lines == sorted(set(lines)) and len(lines) == 7 + 9  # identity, then what analytics adds
+    assert "docker.io/library/busybox" in lines and "docker.io/library/busybox:1.37" in lines
+    assert not [line for line in lines if line.startswith("registry.intern/") or "widget" in line]
+    assert "looks like an image in a kind no rule covers" in result.stderr.decode()
+
+
+def test_rewrite_candidates_lists_them_as_post_render_does(tmp_path: Path) -> None:
+    listing = json.loads(images(*SETTINGS, "--rewrite-candidates", "--format", "json", IDENTITY))
+    widget = next(i for i in listing["images"] if "widget" in i["source"])
+    assert (widget["candidate"], widget["rewritten"]) == (True, True)
+    assert rewritten(listing) == rewritten(post_render_list(IDENTITY, tmp_path, "--rewrite-candidates"))
+
+
+def test_map(tmp_path: Path) -> None:
+    lines = images(*SETTINGS, "--format", "map", IDENTITY).splitlines()
+    assert "docker.io/library/nginx:1.27 registry.intern/civitas/library/nginx:1.27" in lines
+    assert dict(line.split(" ") for line in lines) == rewritten(post_render_list(IDENTITY, tmp_path))
+
+
+def test_stdin_dash_and_directories_read_the_same(tmp_path: Path) -> None:
+    tree = tmp_path / "rendered" / "identity" / "templates"
+    tree.mkdir(parents=True)
+    shutil.copy(IDENTITY, tree / "all.yaml")
+    shutil.copy(ANALYTICS, tmp_path / "rendered" / "analytics.yml")
+    (tmp_path / "rendered" / "notes.txt").write_text("not a stream: image: ignored/by:suffix\n")
+    from_files = images(*SETTINGS, IDENTITY, ANALYTICS)
+    assert images(*SETTINGS, tmp_path / "rendered") == from_files
+    assert images(*SETTINGS, "-", ANALYTICS, stdin=IDENTITY.read_bytes()) == from_files
+    assert images(*SETTINGS, stdin=IDENTITY.read_bytes()) == images(*SETTINGS, IDENTITY)
+
+
+def test_images_out_lists_merge_with_streams(tmp_path: Path) -> None:
+    post_render_list(MONITORING, tmp_path)
+    listed = tmp_path / "monitoring.images.json"
+    listing = json.loads(images(*SETTINGS, "--format", "json", IDENTITY, listed))
+    os_shell = next(i for i in listing["images"] if i["source"] == "docker.io/bitnami/os-shell:12-debian-12-r51")
+    assert {(o["file"], o["kind"]) for o in os_shell["occurrences"]} == {
+        (str(IDENTITY), "Deployment"), (str(listed), "Deployment")}
+    assert "docker.io/grafana/grafana:12.1.1" in {i["source"] for i in listing["images"]}
+    # An `images --format json` result is an input too, and reading it again changes nothing.
+    again = tmp_path / "all.json"
+    again.write_text(json.dumps(listing))
+    assert json.loads(images(*SETTINGS, "--format", "json", again)) == listing
+
+
+def test_image_list_targets_follow_the_current_settings(tmp_path: Path) -> None:
+    post_render_list(MONITORING, tmp_path)
+    listed = tmp_path / "monitoring.images.json"
+    lines = images("--registry", "harbor.example.org", "--format", "map", listed).splitlines()
+    assert "docker.io/grafana/grafana:12.1.1 harbor.example.org/grafana/grafana:12.1.1" in lines
+
+
+def test_exclude_applies_to_streams_and_lists(tmp_path: Path) -> None:
+    post_render_list(MONITORING, tmp_path)
+    listed = tmp_path / "monitoring.images.json"
+    lines = images(*SETTINGS, "--exclude", "docker.io/bitnami/**", "--exclude", "quay.io/kiwigrid/k8s-sidecar",
+                   IDENTITY, listed).splitlines()
+    assert not [line for line in lines if "bitnami" in line or "kiwigrid" in line]
+    assert "docker.io/grafana/grafana:12.1.1" in lines
+
+
+def test_settings_come_from_env_and_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "postrender.yaml"
+    config.write_text("registry: registry.intern\nfolder: civitas\n")
+    expected = images(*SETTINGS, "--format", "map", IDENTITY)
+    assert images("--config", config, "--format", "map", IDENTITY) == expected
+    env = {"CIVITAS_POSTRENDER_REGISTRY": "registry.intern", "CIVITAS_POSTRENDER_FOLDER": "civitas"}
+    assert images("--format", "map", IDENTITY, env=env) == expected
+
+
+def test_without_registry_text_and_json_work() -> None:
+    text = images(IDENTITY).splitlines()
+    # Nothing is private without a registry: the image already on registry.intern is listed too.
+    assert "registry.intern/civitas/tools/helper:1.0" in text
+    listing = json.loads(images("--format", "json", IDENTITY))
+    assert listing["registry"] is None and {i["target"] for i in listing["images"]} == {None}
+
+
+@pytest.mark.parametrize("fmt", ["map", "harbor"])
+def test_map_and_harbor_need_a_registry(fmt: str) -> None:
+    result = run_cli(["images", "--format", fmt, str(IDENTITY)])
+    assert result.returncode == 1 and result.stdout == b""
+    assert f"--format {fmt} needs the private registry" in result.stderr.decode()
+
+
+def test_harbor_warns_per_digest_only_image() -> None:
+    result = run_cli(["images", *SETTINGS, "--format", "harbor", str(IDENTITY)])
+    assert result.returncode == 0
+    warnings = [line for line in result.stderr.decode().splitlines() if "tag filter" in line]
+    assert len(warnings) == 1 and "ghcr.io/acme/agent@sha256:" in warnings[0] and "--format skopeo" in warnings[0]
+    body = json.loads(result.stdout)
+    assert [s["source"] for s in body["skipped"]] == [warnings[0].split(": ")[2]]
+
+
+def test_collision_across_releases_is_an_error(tmp_path: Path) -> None:
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n    - name: c\n      image: {image}\n"
+    one.write_text(pod.format(name="a", image="docker.io/apache/superset:4.1.2"))
+    two.write_text(pod.format(name="b", image="apachesuperset.docker.scarf.sh/apache/superset:4.1.2"))
+    result = run_cli(["images", *SETTINGS, str(one), str(two)])
+    assert result.returncode == 1 and result.stdout == b""
+    assert "collision" in result.stderr.decode() and str(two) in result.stderr.decode()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("kind: Pod\nmetadata: {name: x\n", "invalid YAML"),
+    ('{"images": [{"no": "source"}]}', "not an image list"),
+])
+def test_bad_input_names_the_file(tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    result = run_cli(["images", *SETTINGS, str(IDENTITY), str(bad)])
+    assert result.returncode == 1 and result.stdout == b""
+    last = result.stderr.decode().splitlines()[-1]
+    assert last.startswith(f"civitas-postrender: error: {bad}: ") and message in last
+
+
+def test_missing_path_is_an_input_error() -> None:
+    result = run_cli(["images", "does-not-exist.yaml"])
+    assert result.returncode == 1 and "does-not-exist.yaml: cannot read it" in result.stderr.decode()
+
+
+def test_strict_fails_on_candidates() -> None:
+    result = run_cli(["images", *SETTINGS, "--strict", str(IDENTITY)])
+    assert result.returncode == 1 and "strict:" in result.stderr.decode()
+
+
+def test_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "list.txt"
+    assert images(*SETTINGS, "-o", out, IDENTITY) == ""
+    assert out.read_text() == images(*SETTINGS, IDENTITY)
+
+
+@pytest.mark.parametrize("fmt", ["text", "map", "json", "harbor", "skopeo", "civitas"])
+def test_formats_snapshot(fmt: str, snapshot_yaml: Any) -> None:
+    """The whole platform of the fixtures, each form (reviewed by hand once, then held)."""
+    paths = [str(p.relative_to(ROOT)) for p in (IDENTITY, ANALYTICS, MONITORING)]  # no machine's paths in snapshots
+    result = run_cli(["images", *SETTINGS, "--format", fmt, *paths], cwd=ROOT)
+    assert result.returncode == 0
+    output = result.stdout.decode()
+    assert output == run_cli(["images", *SETTINGS, "--format", fmt, *reversed(paths)], cwd=ROOT).stdout.decode()
+    assert output == snapshot_yaml
+
+
+def test_corpus_json_equals_what_post_render_rewrites(corpus: Path, tmp_path: Path) -> None:
+    from postrender.testing import render
+
+    expected: dict[str, str] = {}
+    streams = corpus_streams()
+    for stream in streams:
+        result = render(stream.read_bytes(), registry="registry.intern", folder="civitas")
+        expected |= {i.source: i.target for i in result.plan.images if i.rewrite}
+    listing = json.loads(images(*SETTINGS, "--format", "json", *streams))
+    assert {i["source"]: i["target"] for i in listing["images"]} == expected
+    files = {o["file"] for i in listing["images"] for o in i["occurrences"]}
+    assert files <= {str(s) for s in streams}
