@@ -334,9 +334,25 @@ def _prune(values: Any, edits: dict[Path_, Any]) -> Any:
 def _drop(node: Any, path: Path_, keep: set[Path_]) -> None:
     if not isinstance(node, dict):
         return  # a list on a kept path is kept whole: Helm replaces lists, it does not merge them
-    for key in list(node.keys()):
+    keys = list(node.keys())
+    for index, key in enumerate(keys):
         child = (*path, key)
         if child not in keep:
             del node[key]
-        else:
-            _drop(node[key], child, keep)
+            continue
+        following = (*path, keys[index + 1]) if index + 1 < len(keys) else None
+        if following is not None and following not in keep:
+            _end_of_line_only(node, key)  # the comment lines after it described the dropped key
+        _drop(node[key], child, keep)
+
+
+def _end_of_line_only(node: Any, key: Any) -> None:
+    """ruamel keeps the comment lines before a key with the previous key's end-of-line comment."""
+    entry = getattr(node, "ca", None) and node.ca.items.get(key)
+    if not entry or len(entry) < 3 or entry[2] is None:
+        return
+    token = entry[2]
+    if token.value.startswith("#"):
+        token.value = token.value.split("\n", 1)[0] + "\n"
+    else:
+        entry[2] = None
