@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,8 +72,7 @@ def _merged(ref: ImageRef, entries: list[dict[str, Any]], registry: str | None, 
             if key not in seen:  # the same file given twice, or a stream and its own --images-out
                 seen.add(key)
                 occurrences.append(occurrence)
-    # Stable: each file keeps the finder's document order.
-    occurrences.sort(key=lambda o: (str(o.get("file") or ""), o.get("document") if isinstance(o.get("document"), int) else -1))
+    occurrences.sort(key=_occurrence_order)  # stable: within a document, the finder's order
     candidate = all(entry.get("candidate", False) for entry in entries)
     # As post-render mode says it: the first rule that covers the kind, else the heuristic.
     rules = [str(o["rule"]) for o in occurrences if "rule" in o and (candidate or o.get("location") != "candidate")]
@@ -91,6 +90,11 @@ def _merged(ref: ImageRef, entries: list[dict[str, Any]], registry: str | None, 
         merged["candidate"] = True
         merged["rewritten"] = True
     return merged
+
+
+def _occurrence_order(occurrence: dict[str, Any]) -> tuple[str, int]:
+    document = occurrence.get("document")
+    return str(occurrence.get("file") or ""), document if isinstance(document, int) else -1
 
 
 def _check_collisions(images: Sequence[dict[str, Any]], refs: dict[str, ImageRef], folder: str | None) -> None:
@@ -193,8 +197,8 @@ def _policy_filters(repositories: dict[str, set[str]]) -> list[tuple[list[str], 
         parent = repository.rpartition("/")[0]
         groups[(parent, tuple(sorted(tags)))].append(repository)
     result: list[tuple[list[str], list[str]]] = []
-    for (parent, tags), repos in sorted(groups.items()):
-        result += _split(sorted(repos), list(tags))
+    for (_, wanted_tags), repos in sorted(groups.items()):
+        result += _split(sorted(repos), list(wanted_tags))
     return result
 
 
@@ -210,7 +214,8 @@ def _split(repositories: list[str], tags: list[str]) -> list[tuple[list[str], li
     return out
 
 
-def _chunks(items: list[str], render: Any, size: Any) -> list[list[str]]:
+def _chunks(items: list[str], render: Callable[[Sequence[str]], str], size: Callable[[str], int]) -> list[list[str]]:
+    """Greedy, in order: start a new chunk when the next item would make the filters too long."""
     chunks: list[list[str]] = [[]]
     for item in items:
         if chunks[-1] and size(render([*chunks[-1], item])) > FILTERS_MAX:
@@ -350,7 +355,7 @@ def civitas(listing: dict[str, Any]) -> str:
 
 def _component_keys(images: list[dict[str, Any]]) -> list[str]:
     def key(image: dict[str, Any], level: int) -> str:
-        leaf = image["repository"].rpartition("/")[2]
+        leaf = str(image["repository"]).rpartition("/")[2]
         if level == 0:
             return leaf
         version = image["tag"] or (image["digest"] or "").replace("sha256:", "")[:12] or "latest"
