@@ -2,11 +2,17 @@
 without the pull secret; hook documents carry the Helm 3 explanation (helm/helm#7891)."""
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import yaml
 
 from conftest import FIXTURES, run_cli
+from postrender.commands.check import Outcome, check_stream
+from postrender.rules import load_rules
+from postrender.settings import Settings
+from postrender.testing import render
 
 REGISTRY = ["--registry", "registry.intern", "--folder", "civitas"]
 SECRET = ["--pull-secret", "regcred"]
@@ -185,3 +191,36 @@ def test_bad_input_and_missing_registry_are_errors(tmp_path: Path) -> None:
     assert run_cli(["check", str(HELM3_TEMPLATE)]).returncode == 1
     missing = run_cli(["check", *REGISTRY, str(tmp_path / "absent.yaml")])
     assert missing.returncode == 1 and b"cannot read it" in missing.stderr
+
+
+def _charts_with_hook_images(corpus: Path) -> list[Path]:
+    return [p for p in sorted((corpus / "charts").glob("*.yaml"))
+            if any(e["in_hook"] for e in json.loads(p.with_suffix(".images.json").read_text()))]
+
+
+def test_real_helm_template_output_with_hooks(corpus: Path) -> None:
+    """Real `helm template` streams: post-render what Helm 3 would (everything but hooks), keep the
+    hooks raw as Helm 3's template command prints them, and the gate must fail on hook images only."""
+    settings = Settings(registry="registry.intern", folder="civitas")
+    charts = _charts_with_hook_images(corpus)
+    assert charts
+    for chart in charts:
+        docs = json.loads(chart.with_suffix(".docs.json").read_text())["documents"]
+        chunks = re.split(r"(?m)^---[ \t]*\r?\n", chart.read_text())[1:]
+        assert len(chunks) == len(docs), chart.name
+        manifests = "".join("---\n" + c for c, d in zip(chunks, docs) if not d["hook"])
+        hooks = "".join("---\n" + c for c, d in zip(chunks, docs) if d["hook"])
+        helm3_output = render(manifests, registry="registry.intern", folder="civitas").output + hooks
+        outcome = Outcome()
+        check_stream(helm3_output, chart.name, settings, load_rules(), outcome)
+        assert outcome.problems, chart.name
+        assert all(p.hook is not None for p in outcome.problems), [p.where for p in outcome.problems if p.hook is None]
+        expected = {(e["kind"], e["name"], e["image"]) for e in json.loads(chart.with_suffix(".images.json").read_text())
+                    if e["in_hook"] and e.get("pullable", True) and not e["image"].startswith("registry.intern/")}
+        found = {(p.kind, p.name, p.image) for p in outcome.problems if p.image is not None}
+        assert expected and found == expected, chart.name
+        # Helm 4 post-renders the hooks too: then the gate passes.
+        everything = Outcome()
+        check_stream(render(chart.read_text(), registry="registry.intern", folder="civitas").output, chart.name,
+                     settings, load_rules(), everything)
+        assert everything.problems == [], chart.name

@@ -270,3 +270,25 @@ def test_platform_selection_picks_the_launcher_on_every_os(plugin_dir: Path) -> 
         argv, env = helm4_command(plugin_dir, ["--x"], goos, goarch)
         assert argv == [str(plugin_dir / LAUNCHER), "--x"]
         assert env["HELM_PLUGIN_DIR"] == str(plugin_dir)
+
+
+def test_same_chart_through_helm3_executable_and_helm4_plugin(plugin_dir: Path) -> None:
+    """Helm 3 runs the executable on the manifests without hooks (args one per --post-renderer-args);
+    Helm 4 runs the plugin on everything.  Same images, same targets; only Helm 4 reaches the hooks."""
+    from test_check import helm3_split
+
+    args = [f"--registry={REGISTRY}", f"--folder={FOLDER}", "--pull-secret=regcred"]
+    manifests, hooks = helm3_split((FIXTURES / "helm3" / "analytics-template.yaml").read_text())
+    helm3 = run_cli(args, manifests)
+    helm4 = run_like_helm4(plugin_dir, (FIXTURES / "helm4" / "analytics.yaml").read_bytes(), args)
+    assert helm3.returncode == helm4.returncode == 0
+
+    def images(text: str) -> dict[tuple[str | None, str | None, str], str]:
+        return {(s.doc.kind, s.doc.name, s.path): s.text for s in collect(text, load_rules()).sites}
+
+    before3, after3, after4 = images(manifests), images(helm3.stdout.decode()), images(helm4.stdout.decode())
+    assert after3 == {key: parse_reference(image).at(REGISTRY, FOLDER) for key, image in before3.items()}  # type: ignore[union-attr]
+    assert {k: v for k, v in after4.items() if k in after3} == after3
+    hook_images = images(hooks)
+    assert hook_images and set(after4) == set(after3) | set(hook_images)
+    assert all(after4[key] == parse_reference(image).at(REGISTRY, FOLDER) for key, image in hook_images.items())  # type: ignore[union-attr]

@@ -52,6 +52,9 @@ class Problem:
     where: str
     message: str
     hook: str | None
+    kind: str | None = None
+    name: str | None = None
+    image: str | None = None  # None: a pod spec without the pull secrets
 
     def lines(self) -> list[str]:
         out = [f"{self.stream}: {self.where}: {self.message}"]
@@ -93,14 +96,15 @@ def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: 
             target = ref.at(registry, settings.folder)
             out.problems.append(Problem(name, str(site.doc.where(site.node, site.path)),
                                         f"{site.text} is not served by {registry} (post-render makes it {target})",
-                                        site.doc.hook))
+                                        site.doc.hook, site.doc.kind, site.doc.name, site.text))
     if settings.pull_secrets:
         for site in _unique(findings.secrets):
             out.pod_specs += 1
             missing = _missing_secrets(site, settings.pull_secrets)
             if missing:
                 out.problems.append(Problem(name, str(site.doc.where(site.anchor, site.path)),
-                                            f"pod spec without pull secret(s) {', '.join(missing)}", site.doc.hook))
+                                            f"pod spec without pull secret(s) {', '.join(missing)}", site.doc.hook,
+                                            site.doc.kind, site.doc.name))
 
 
 def _unique(sites: Iterable[SecretSite]) -> list[SecretSite]:
@@ -162,7 +166,7 @@ def run_check(paths: Sequence[str], settings: Settings) -> Outcome:
 
 def summary(outcome: Outcome, settings: Settings) -> list[str]:
     registry = settings.registry
-    images = [p for p in outcome.problems if "pull secret" not in p.message]
+    images = [p for p in outcome.problems if p.image is not None]
     secrets = len(outcome.problems) - len(images)
     in_hooks = sum(1 for p in outcome.problems if p.hook is not None)
     checked = (f"{outcome.pod_specs} pod specs checked for {', '.join(settings.pull_secrets)}"
