@@ -5,6 +5,7 @@ scalar node (and so its position in the stream) for the splice step.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ from .rules import CompiledPath, NamedValues, Rule, RuleSet
 
 POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 CANDIDATE_RULE = "heuristic/image-key"
+# A `default:` whose value could be a reference (a quick text test before walking a schema).
+_DEFAULT_HINT = re.compile(r"""\bdefault["']?\s*:\s*["']?[A-Za-z0-9][\w.-]*(?:[:@/])""")
 
 
 @dataclass(frozen=True)
@@ -85,19 +88,23 @@ def context_of(root: Node, index: int, template: str | None) -> DocContext:
     )
 
 
-def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tuple[PathPart, ...] = ()) -> None:
-    """Collect every image site and pod spec of one document into ``out``."""
+def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tuple[PathPart, ...] = (), text: str | None = None) -> None:
+    """Collect every image site and pod spec of one document into ``out``.
+
+    ``text`` (the stream the nodes were composed from) lets large subtrees be skipped when
+    their text cannot hold what a walk would look for.
+    """
     matched = rules.for_kind(ctx.api_version, ctx.kind)
     if not matched:
         _candidates(root, ctx, prefix, out)
         return
     for rule in matched:
-        _Matcher(rule, ctx, rules, out).run(root, prefix)
+        _Matcher(rule, ctx, rules, out, text).run(root, prefix)
 
 
 class _Matcher:
-    def __init__(self, rule: Rule, ctx: DocContext, rules: RuleSet, out: Findings) -> None:
-        self.rule, self.ctx, self.rules, self.out = rule, ctx, rules, out
+    def __init__(self, rule: Rule, ctx: DocContext, rules: RuleSet, out: Findings, text: str | None) -> None:
+        self.rule, self.ctx, self.rules, self.out, self.text = rule, ctx, rules, out, text
 
     def run(self, root: Node, prefix: tuple[PathPart, ...]) -> None:
         rule = self.rule
@@ -124,7 +131,7 @@ class _Matcher:
             for node, parts in path.evaluate(root, prefix):
                 if isinstance(node, MappingNode):
                     item_ctx = context_of(node, self.ctx.index, self.ctx.template)
-                    find(node, item_ctx, self.rules, self.out, parts)
+                    find(node, item_ctx, self.rules, self.out, parts, self.text)
 
     # -- the places images live ------------------------------------------------------------
     def image_field(self, node: Node, parts: tuple[PathPart, ...], location: str) -> None:
@@ -198,6 +205,8 @@ class _Matcher:
             self.add(node, offset, text, f"{format_path((*parts, index))} ({label})", "args")
 
     def schema_defaults(self, schema: Node, parts: tuple[PathPart, ...]) -> None:
+        if self.text is not None and not _DEFAULT_HINT.search(self.text, schema.start_mark.index, schema.end_mark.index):
+            return  # CRD schemas are most of a chart's bytes; most hold no default that could be an image
         for node, node_parts in _walk(schema, parts):
             if not (node_parts and node_parts[-1] == "properties" and isinstance(node, MappingNode)):
                 continue

@@ -38,7 +38,7 @@ def collect(text: str, rules: RuleSet) -> Findings:
     for root, ctx in documents(text):
         if ctx.kind is None:
             raise InputError(f"{ctx.where(root)}: the document has no 'kind'; it is not a Kubernetes object")
-        find(root, ctx, rules, findings)
+        find(root, ctx, rules, findings, text=text)
     return findings
 
 
