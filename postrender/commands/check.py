@@ -4,8 +4,9 @@ the private registry or any pod spec lacks the pull secrets.
 Reads any manifest stream: ``helm template`` output (hooks included), a post-rendered
 release, or ``kubectl get pods,deploy,... -A -o yaml`` of a live cluster.  Images are
 found by the same rules as post-render mode (``pipeline.collect``) and judged by the
-same predicates (``plan.is_private`` / ``plan.is_excluded``), so a stream the
-post-renderer wrote always passes.
+same predicates (``plan.is_private`` / ``plan.is_excluded``), so every image the
+post-renderer rewrote passes.  A pod spec whose secret field is present but names no
+secret (``imagePullSecret: {}``) is reported: the pod pulls without credentials.
 
 Hooks get their own explanation: Helm 3 hands hook templates (``helm.sh/hook`` Jobs,
 test Pods) to no post-renderer (helm/helm#7891; ``pkg/action/action.go``
