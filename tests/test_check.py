@@ -224,3 +224,33 @@ def test_real_helm_template_output_with_hooks(corpus: Path) -> None:
         check_stream(render(chart.read_text(), registry="registry.intern", folder="civitas").output, chart.name,
                      settings, load_rules(), everything)
         assert everything.problems == [], chart.name
+
+
+TENANTS = """\
+apiVersion: minio.min.io/v2
+kind: Tenant
+metadata:
+  name: empty-secret
+spec:
+  image: registry.intern/civitas/minio/minio:RELEASE.2025-04-08T15-41-24Z
+  imagePullSecret: { }
+---
+apiVersion: minio.min.io/v2
+kind: Tenant
+metadata:
+  name: own-secret
+spec:
+  image: registry.intern/civitas/minio/minio:RELEASE.2025-04-08T15-41-24Z
+  imagePullSecret:
+    name: harbor-robot
+"""
+
+
+def test_single_secret_fields() -> None:
+    """A `{name: x}` field names one secret: any name the user set passes (post-render keeps it);
+    an empty one does not, because the pods would pull without credentials."""
+    result = run_cli(["check", *REGISTRY, *SECRET], TENANTS)
+    assert result.returncode == 1
+    problems = [line for line in result.stdout.decode().splitlines() if line.startswith("<stdin>")]
+    assert problems == ["<stdin>: document 0 Tenant/empty-secret line 6 column 3 at spec.imagePullSecret: "
+                        "pod spec without pull secret(s) regcred"]
