@@ -1,0 +1,144 @@
+"""Hostile cases the core still gets wrong: NOT collected by pytest (no ``test_`` prefix).
+
+Each row or test states the defined behaviour; today each one fails.  Run them with
+``python -m pytest -q tests/pending_hostile_cases.py`` (an explicit path is collected);
+once a bug is fixed, move its row into ``CASES`` of test_hostile_inputs.py (or its test
+into the matching test file) so it guards the fix.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_hostile_inputs import REGISTRY, Case, run_bounded, run_case
+
+POD_WITH_SECRETS = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  imagePullSecrets:
+    - name: existing
+  containers:
+    - name: a
+      image: nginx:1.25
+"""
+
+
+def _list_bomb(levels: int = 8, width: int = 9) -> str:
+    """Billion laughs through kind: List items: each level lists the one below nine times."""
+    lines = ["apiVersion: v1", "kind: List", "metadata: {name: bomb}", "x:",
+             "  l0: &l0 {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: a, image: nginx}]}}"]
+    lines += [f"  l{i}: &l{i} {{apiVersion: v1, kind: List, items: [" + ", ".join([f"*l{i - 1}"] * width) + "]}"
+              for i in range(1, levels + 1)]
+    lines.append("items: [" + ", ".join([f"*l{levels}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+SELF_LIST = "apiVersion: v1\nkind: List\nitems: &items\n- apiVersion: v1\n  kind: List\n  items: *items\n"
+
+PROMETHEUS_DUP = """\
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: k8s
+spec:
+  image: quay.io/prometheus/prometheus:v2.0.0
+  image: quay.io/prometheus/prometheus:v3.0.0
+"""
+
+PENDING: list[Case] = [
+    # BUG 1: the new entry lands in the NEXT key's list (here: a container without an image).
+    Case("pull-secret-appended-to-block-list-before-another-key", POD_WITH_SECRETS.encode(), args=("--pull-secret", "regcred"),
+         output=POD_WITH_SECRETS.replace("    - name: existing\n", "    - name: existing\n    - name: regcred\n")
+         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
+    Case("pull-secret-appended-to-indentless-block-list", POD_WITH_SECRETS.replace("    - name: existing", "  - name: existing # kept").encode(),
+         args=("--pull-secret", "regcred"),
+         output=POD_WITH_SECRETS.replace("    - name: existing\n", "  - name: existing # kept\n  - name: regcred\n")
+         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
+    Case("pull-secret-appended-before-blank-line-and-comment",
+         POD_WITH_SECRETS.replace("    - name: existing\n", "    - name: existing\n\n  # the containers\n").encode(),
+         args=("--pull-secret", "regcred"),
+         output=POD_WITH_SECRETS.replace("    - name: existing\n", "    - name: existing\n    - name: regcred\n\n  # the containers\n")
+         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
+    # BUG 2: a trailing comma in a flow list gives ",," (invalid YAML on stdout, exit 0).
+    Case("pull-secret-appended-to-flow-list-with-trailing-comma",
+         POD_WITH_SECRETS.replace("imagePullSecrets:\n    - name: existing\n", "imagePullSecrets: [{name: existing},]\n").encode(),
+         args=("--pull-secret", "regcred"),
+         output=POD_WITH_SECRETS.replace("imagePullSecrets:\n    - name: existing\n", "imagePullSecrets: [{name: existing}, {name: regcred}]\n")
+         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
+    # BUG 3: RecursionError -> exit 3.  Go's YAML decoder rejects a node that contains itself.
+    Case("list-that-contains-itself", SELF_LIST.encode(), exit=1, fragments=("document 0", "line 6")),
+    # BUG 4: exponential time in finder (an 800-byte input does not finish under a 60 s CPU limit).
+    Case("billion-laughs-through-list-items", _list_bomb().encode(),
+         output=_list_bomb().replace("image: nginx}", "image: registry.intern/library/nginx}").encode()),
+    # BUG 5: libyaml's reader errors (control characters) are not caught -> exit 3.
+    Case("control-character-in-plain-scalar", b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {a: b\x07c}\n",
+         exit=1, fragments=("document 0", "line 5", "control character")),
+    Case("nul-byte-in-second-document", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"b\x00\"}\n",
+         exit=1, fragments=("document 1", "line 7", "control character")),
+    # BUG 6: quadratic regex on a "# Source:" comment line (1 MB does not finish under the CPU limit).
+    Case("source-comment-with-a-megabyte-of-spaces", ("# Source: a" + " " * (1 << 20) + "b\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n").encode(),
+         output=("# Source: a" + " " * (1 << 20) + "b\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n").encode()),
+    # BUG 9: the not-UTF-8 message names a line but not the document.
+    Case("not-utf8-names-the-document", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {a: \"\xff\"}\n",
+         exit=1, fragments=("document 1", "line 8", "not UTF-8")),
+    # BUG 11: a duplicated image key is warned about in containers only, not in custom-resource image fields.
+    Case("duplicate-image-key-in-custom-resource", PROMETHEUS_DUP.encode(),
+         output=PROMETHEUS_DUP.replace("quay.io/prometheus/prometheus:v3.0.0", "registry.intern/prometheus/prometheus:v3.0.0").encode(),
+         fragments=("warning", "line 7", "duplicate key 'image'")),
+]
+
+
+@pytest.mark.parametrize("case", PENDING, ids=[c.id for c in PENDING])
+def test_pending_hostile_input(case: Case, tmp_path: Path) -> None:
+    run_case(case, tmp_path)
+
+
+# BUG 7: an --images-out path that cannot be written is an unexpected error (exit 3), not a clear exit 1.
+@pytest.mark.parametrize("target", ["missing-dir/images.json", "a-directory"])
+def test_unwritable_images_out_is_a_clear_error(tmp_path: Path, target: str) -> None:
+    (tmp_path / "a-directory").mkdir()
+    result = run_bounded(["--registry", REGISTRY, "--images-out", str(tmp_path / target)], POD_WITH_SECRETS.encode(), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == b""
+    assert result.stderr.decode().count("\n") == 1 and target in result.stderr.decode()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# BUG 8: a closed stdout/stdin (sys.stdout is None) is an AttributeError -> exit 3.
+@pytest.mark.parametrize("closed", ["stdin", "stdout"])
+def test_closed_standard_stream_is_a_clear_error(closed: str) -> None:
+    code = ("import os, sys; os.close({fd}); from postrender.cli import main; sys.exit(main(['--registry', '{reg}']))"
+            .format(fd=0 if closed == "stdin" else 1, reg=REGISTRY))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_POSTRENDER_")}
+    result = subprocess.run([sys.executable, "-c", code], input=POD_WITH_SECRETS.encode(), capture_output=True, env=env, timeout=60)
+    stderr = result.stderr.decode()
+    assert result.returncode == 1, stderr
+    assert "unexpected error" not in stderr and "Traceback" not in stderr
+    assert closed in stderr
+
+
+# BUG 10: --log-file gets warnings but not errors (main() only reads CIVITAS_POSTRENDER_LOG).
+def test_log_file_flag_gets_errors(tmp_path: Path) -> None:
+    log = tmp_path / "postrender.log"
+    result = run_bounded(["--registry", REGISTRY, "--log-file", str(log)], b"kind: [\n", cwd=tmp_path)
+    assert result.returncode == 1
+    assert log.is_file() and "invalid YAML" in log.read_text()
+
+
+# BUG 12: memory grows to ~18x the input (1.9 GB for 100 MB): every document's pod-spec
+# node tree stays referenced from Findings.  A 100 MB stream should fit in 1 GiB.
+@pytest.mark.slow
+def test_hundred_megabyte_stream_fits_in_one_gibibyte(tmp_path: Path) -> None:
+    from test_output_safety import hundred_megabyte_stream
+
+    data = hundred_megabyte_stream()
+    result = run_bounded(["--registry", REGISTRY], data, cwd=tmp_path,
+                         memory=1 << 30, cpu=600, timeout=900)
+    assert result.returncode == 0, result.stderr[-500:]
