@@ -343,8 +343,13 @@ def test_civitas_references_rebuild_the_targets() -> None:
         reference += f":{value['tag']}" if value["tag"] else ""
         reference += f"@{value['digest']}" if value.get("digest") else ""
         rebuilt.add(reference)
-    assert rebuilt == {i["target"].replace("/library/busybox", "/library/busybox:latest") if i["target"].endswith("/library/busybox") else i["target"]
-                       for i in listing["images"]}
+    expected = set()
+    for image in listing["images"]:
+        ref = parse_reference(image["target"])
+        assert ref is not None
+        tag = ref.tag or ("latest" if not ref.digest else None)  # what an untagged reference pulls
+        expected.add(ref.name + (f":{tag}" if tag else "") + (f"@{ref.digest}" if ref.digest else ""))
+    assert rebuilt == expected
 
 
 def test_civitas_keys_by_repository_name_and_disambiguates() -> None:
