@@ -158,6 +158,7 @@ def test_output_dir_of_helm_template(tmp_path: Path) -> None:
     (tmp_path / "analytics" / "templates" / "all.yaml").write_text(manifests)
     (tmp_path / "analytics" / "templates" / "hooks.yaml").write_text(hooks)
     (tmp_path / "analytics" / "NOTES.txt").write_text("not yaml: [\n")
+    (tmp_path / "analytics" / "values.schema.json").write_text('{"type": "object"}')  # not a manifest
     result = run_cli(["check", *REGISTRY, str(tmp_path)])
     assert result.returncode == 1
     out = result.stdout.decode()

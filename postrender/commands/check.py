@@ -39,7 +39,7 @@ HOOK_REASON = "Helm 3 does not post-render hooks (helm/helm#7891), so this stays
 HOOK_FIX = ("fix: point the chart's own image values at the registry with `civitas-postrender values "
             "VALUES_FILE > overlay.yaml` and pass `-f overlay.yaml`, or deploy with Helm 4 and the "
             "civitas-postrender plugin (Helm 4 post-renders hooks)")
-YAML_SUFFIXES = (".yaml", ".yml", ".json")
+YAML_SUFFIXES = (".yaml", ".yml")  # in a directory; a JSON file there is more often a schema than a manifest
 
 
 class CheckFailed(PostrenderError):
