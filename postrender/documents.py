@@ -21,10 +21,13 @@ BOM = "\ufeff"
 _SOURCE = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.MULTILINE)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Stream:
     text: str  # without a BOM: offsets from the parser index this string
     bom: str  # "\ufeff" or ""
+    # The UTF-8 bytes behind ``text`` (no BOM). libyaml reads them directly (a str would be
+    # encoded again inside PyYAML); the pipeline drops them once parsed to save memory.
+    data: bytes | None = None
 
 
 def decode(data: bytes) -> Stream:
@@ -34,8 +37,8 @@ def decode(data: bytes) -> Stream:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InputError(f"input line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
     if text.startswith(BOM):
-        return Stream(text[1:], BOM)
-    return Stream(text, "")
+        return Stream(text[1:], BOM, data[3:])
+    return Stream(text, "", data)
 
 
 @contextmanager
@@ -49,7 +52,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _loader(text: str) -> Any:
+def _loader(source: str | bytes) -> Any:
     import yaml
 
     class Loader(yaml.CBaseLoader):  # type: ignore[misc]
@@ -58,22 +61,22 @@ def _loader(text: str) -> Any:
         def resolve(self, kind: type, value: Any, implicit: Any) -> str:
             return _DEFAULT_TAGS[kind]
 
-    return Loader(text)
+    return Loader(source)
 
 
 _DEFAULT_TAGS = {ScalarNode: "tag:yaml.org,2002:str", SequenceNode: "tag:yaml.org,2002:seq", MappingNode: "tag:yaml.org,2002:map"}
 
 
-def documents(text: str) -> Iterator[tuple[Node, DocContext]]:
+def documents(text: str, data: bytes | None = None) -> Iterator[tuple[Node, DocContext]]:
     """Yield each document that is a mapping with its context; empty documents are skipped.
 
     Document indexes count every document a YAML loader sees, comment-only ones included.
     The collector stays paused while documents are read and matched (node trees hold no
-    cycles; reference counting frees them).
+    cycles; reference counting frees them).  ``data``, when given, is ``text`` as UTF-8.
     """
     import yaml
 
-    loader = _loader(text)
+    loader = _loader(data if data is not None else text)  # libyaml's marks count characters either way
     index, previous_end = 0, 0
     try:
         with _collector_paused():

@@ -5,6 +5,7 @@ stream -> documents -> rule matching -> image sites -> plan -> text edits -> out
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,26 +17,40 @@ from .plan import Plan, make_plan
 from .pullsecrets import secret_edits
 from .rules import RuleSet, load_rules
 from .settings import Settings
-from .splice import Edit, apply, scalar_edits
+from .splice import Edit, OverlappingEdits, pieces, scalar_edits
 
 EMPTY_OUTPUT = "# civitas-postrender: the input stream held no documents\n"
 
 
 @dataclass
 class Result:
-    output: str
+    text: str  # the input text (no BOM)
+    bom: str
+    edits: list[Edit]
     plan: Plan
     findings: Findings
     warnings: list[str] = field(default_factory=list)
+
+    def chunks(self) -> Iterator[str]:
+        """The output stream in pieces (the whole output is never held twice)."""
+        if not self.text or self.text.isspace():  # (strip() would copy a large stream)
+            yield EMPTY_OUTPUT  # Helm 4 rejects an empty post-renderer output
+            return
+        yield self.bom
+        yield from pieces(self.text, self.edits)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.chunks())
 
     def image_list(self, settings: Settings) -> dict[str, Any]:
         return image_list(self.plan, settings.registry, settings.folder)
 
 
-def collect(text: str, rules: RuleSet) -> Findings:
+def collect(text: str, rules: RuleSet, data: bytes | None = None) -> Findings:
     """Every image site and pod spec in the stream (nothing is changed)."""
     findings = Findings()
-    for root, ctx in documents(text):
+    for root, ctx in documents(text, data):
         if ctx.kind is None:
             raise InputError(f"{ctx.where(root)}: the document has no 'kind'; it is not a Kubernetes object")
         find(root, ctx, rules, findings, text=text)
@@ -46,7 +61,8 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
     registry = settings.require_registry()
     rules = rules if rules is not None else load_rules(settings.rules)
     text = stream.text
-    findings = collect(text, rules)
+    findings = collect(text, rules, stream.data)
+    stream.data = None  # parsed: let the raw bytes go before the output is built
     plan = make_plan(findings.sites, settings, registry)
     unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image in a kind no rule covers; "
                "left as is (add a rule, or use --rewrite-candidates)" for s in plan.candidates_left]
@@ -54,9 +70,11 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
         raise InputError(*(f"strict: {p}" for p in findings.not_references + unruled))
     warnings = findings.warnings + findings.not_references + unruled
     edits = _image_edits(text, plan) + secret_edits(text, findings.secrets, settings.pull_secrets, warnings)
-    if not text.strip():
-        return Result(EMPTY_OUTPUT, plan, findings, warnings)
-    return Result(stream.bom + apply(text, edits), plan, findings, warnings)
+    ordered = sorted(set(edits))
+    for before, after in zip(ordered, ordered[1:]):
+        if after.start < before.end:  # checked now, so a bug never shows up half-way through writing
+            raise OverlappingEdits(f"edits overlap at character {after.start}")
+    return Result(text, stream.bom, ordered, plan, findings, warnings)
 
 
 def _image_edits(text: str, plan: Plan) -> list[Edit]:

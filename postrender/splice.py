@@ -6,6 +6,7 @@ edits, apply them in order of position to the original text.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .nodes import ScalarNode
@@ -23,17 +24,19 @@ class OverlappingEdits(AssertionError):
 
 
 def apply(text: str, edits: list[Edit]) -> str:
-    ordered = sorted(set(edits))
-    pieces: list[str] = []
+    return "".join(pieces(text, edits))
+
+
+def pieces(text: str, edits: list[Edit]) -> Iterator[str]:
+    """The edited text in pieces, in order: written one by one, no second copy of a large stream."""
     position = 0
-    for edit in ordered:
+    for edit in sorted(set(edits)):
         if edit.start < position:
             raise OverlappingEdits(f"edits overlap at character {edit.start}")
-        pieces.append(text[position:edit.start])
-        pieces.append(edit.text)
+        yield text[position:edit.start]
+        yield edit.text
         position = edit.end
-    pieces.append(text[position:])
-    return "".join(pieces)
+    yield text[position:]
 
 
 def scalar_edits(text: str, node: ScalarNode, replacements: list[tuple[int, str, str]]) -> list[Edit]:

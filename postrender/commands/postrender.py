@@ -18,6 +18,8 @@ def run_post_render(settings: Settings) -> int:
         reporter.warning(warning)
     if settings.images_out is not None:
         write_atomically(settings.images_out, dumps(result.image_list(settings)))
-    sys.stdout.buffer.write(result.output.encode("utf-8"))
-    sys.stdout.buffer.flush()
+    out = sys.stdout.buffer
+    for chunk in result.chunks():  # everything is decided: writing can no longer fail half-way on our side
+        out.write(chunk.encode("utf-8"))
+    out.flush()
     return 0
