@@ -142,3 +142,22 @@ def test_hundred_megabyte_stream_fits_in_one_gibibyte(tmp_path: Path) -> None:
     result = run_bounded(["--registry", REGISTRY], data, cwd=tmp_path,
                          memory=1 << 30, cpu=600, timeout=900)
     assert result.returncode == 0, result.stderr[-500:]
+
+
+# BUG 1 again, found by the property test once an existing imagePullSecrets list may come
+# before other keys of the pod spec (test_properties.py only generates it as the last key).
+def test_pending_property_existing_pull_secrets_anywhere() -> None:
+    from hypothesis import given
+
+    from strategies import expected_documents
+    from test_properties import PROFILE, _loaded, _run, cases
+
+    @PROFILE
+    @given(cases(existing_secrets="anywhere"))
+    def check(case: tuple) -> None:  # type: ignore[type-arg]
+        setup, manifest = case
+        result = _run(setup, manifest)
+        if result is not None:
+            assert _loaded(result.output) == expected_documents(manifest, setup.registry, setup.folder, setup.secrets)
+
+    check()
