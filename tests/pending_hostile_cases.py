@@ -52,7 +52,39 @@ spec:
   image: quay.io/prometheus/prometheus:v3.0.0
 """
 
+ANCHOR_OUTSIDE_IMAGES = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  annotations:
+    upstream-image: &img quay.io/acme/app:1.0
+spec:
+  containers:
+  - name: a
+    image: *img
+"""
+
+APIVERSION_ANCHOR = """\
+apiVersion: &api acid.zalan.do/v1
+kind: postgresql
+metadata:
+  name: acid
+spec:
+  teamId: acid
+  initContainers:
+  - name: date
+    image: *api
+"""
+
 PENDING: list[Case] = [
+    # BUG 0: an image field that is an alias of a non-image value rewrites that value too (through
+    # the shared node): the annotation, or even apiVersion, silently changes.  The alias itself
+    # must become the new reference; the anchored value stays as written.
+    Case("alias-image-anchored-in-an-annotation", ANCHOR_OUTSIDE_IMAGES.encode(),
+         output=ANCHOR_OUTSIDE_IMAGES.replace("image: *img", "image: registry.intern/acme/app:1.0").encode()),
+    Case("alias-image-anchored-on-apiversion", APIVERSION_ANCHOR.encode(),
+         output=APIVERSION_ANCHOR.replace("image: *api", "image: registry.intern/v1").encode()),
     # BUG 1: the new entry lands in the NEXT key's list (here: a container without an image).
     Case("pull-secret-appended-to-block-list-before-another-key", POD_WITH_SECRETS.encode(), args=("--pull-secret", "regcred"),
          output=POD_WITH_SECRETS.replace("    - name: existing\n", "    - name: existing\n    - name: regcred\n")

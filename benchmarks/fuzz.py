@@ -1,0 +1,338 @@
+"""Mutation fuzzer for the post-renderer: the tool may only ever exit 0 or 1.
+
+Takes real streams (fixtures/, and ../shared/corpus when present), mutates each thousands of
+times (byte flips, line deletions/duplications, indentation shifts, truncation, inserted
+tabs/quotes/colons/anchors/aliases, CRLF, document shuffles, hostile image values), runs the
+post-render command in-process, and checks each run:
+
+- exit 0 or 1 only (never 3, never a traceback, never a hang: each run has an alarm);
+- exit 1: nothing on stdout, one line per problem on stderr;
+- exit 0: the output is still YAML, with as many documents as the input, and a second run
+  on it changes nothing.
+
+Seeded and repeatable.  Prints counts per exit code and failure kind; saves every failing
+input (with its arguments and stderr) under /tmp/civitas-fuzz/.
+
+    python benchmarks/fuzz.py --iterations 5000 --seed 1 [--corpus] [--strict]
+
+Failures matching a bug already reported (see tests/pending_hostile_cases.py) are counted
+as "known:<bug>" and do not fail the run unless --strict is given.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import random
+import resource
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CORPUS = ROOT.parent / "shared" / "corpus"
+SAVE_DIR = Path("/tmp/civitas-fuzz")
+RUN_SECONDS = 20  # alarm per run: a hang is a failure
+
+Mutator = Callable[[random.Random, bytes], bytes]
+
+TOKENS = [b"\t", b"'", b'"', b":", b": ", b" :", b"&a ", b"*a", b"*a ", b"- ", b"{", b"}", b"[", b"]", b",", b"#", b" #",
+          b"|", b">", b"!", b"!!str ", b"!!binary ", b"%", b"@", b"`", b"? ", b"<<: *a\n", b"---\n", b"...\n", b"\\",
+          b"\x00", b"\x07", b"\x85", b"\xe2\x80\xa8", b"\xef\xbb\xbf", b"\xff", b"\xc3", b"\r", b"=", b"~", b"null"]
+HOSTILE_IMAGES = [b"user:pa55word@registry.example.com/app:1", b"$(params.IMAGE)", b"ko://github.com/x/y", b"UPPER/case:1",
+                  b"a" * 600, b"docker.io/x/y:1 docker.io/x/z:2", b"\"\"", b"''", b"[]", b"{}", b"~",
+                  b"registry.intern/already/private:1", b"localhost:5000/x@sha256:" + b"0" * 64, b"nginx:1.25@sha256:" + b"a" * 64,
+                  b"&img quay.io/x/y:1", b"*img", b"!!str quay.io/x/y:2", b"\"quay.io\\x2fx\\x2fy:3\""]
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return data.splitlines(keepends=True) or [b""]
+
+
+def byte_flip(rnd: random.Random, data: bytes) -> bytes:
+    if not data:
+        return bytes([rnd.randrange(256)])
+    i = rnd.randrange(len(data))
+    return data[:i] + bytes([rnd.randrange(256)]) + data[i + 1:]
+
+
+def bit_flip(rnd: random.Random, data: bytes) -> bytes:
+    if not data:
+        return data
+    i = rnd.randrange(len(data))
+    return data[:i] + bytes([data[i] ^ (1 << rnd.randrange(8))]) + data[i + 1:]
+
+
+def delete_line(rnd: random.Random, data: bytes) -> bytes:
+    lines = _lines(data)
+    del lines[rnd.randrange(len(lines))]
+    return b"".join(lines)
+
+
+def duplicate_line(rnd: random.Random, data: bytes) -> bytes:  # also makes duplicate keys
+    lines = _lines(data)
+    i = rnd.randrange(len(lines))
+    lines.insert(i, lines[i])
+    return b"".join(lines)
+
+
+def swap_lines(rnd: random.Random, data: bytes) -> bytes:
+    lines = _lines(data)
+    i, j = rnd.randrange(len(lines)), rnd.randrange(len(lines))
+    lines[i], lines[j] = lines[j], lines[i]
+    return b"".join(lines)
+
+
+def shift_indent(rnd: random.Random, data: bytes) -> bytes:
+    lines = _lines(data)
+    i = rnd.randrange(len(lines))
+    if rnd.random() < 0.5:
+        lines[i] = b" " * rnd.randint(1, 4) + lines[i]
+    else:
+        lines[i] = lines[i][rnd.randint(1, 4):] if lines[i].startswith(b" ") else lines[i]
+    return b"".join(lines)
+
+
+def truncate(rnd: random.Random, data: bytes) -> bytes:
+    return data[: rnd.randrange(len(data) + 1)]
+
+
+def insert_token(rnd: random.Random, data: bytes) -> bytes:
+    i = rnd.randrange(len(data) + 1)
+    return data[:i] + rnd.choice(TOKENS) + data[i:]
+
+
+def to_crlf(rnd: random.Random, data: bytes) -> bytes:
+    if rnd.random() < 0.5:
+        return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    lines = _lines(data)  # mixed: a few lines only
+    for _ in range(rnd.randint(1, 5)):
+        i = rnd.randrange(len(lines))
+        if lines[i].endswith(b"\n") and not lines[i].endswith(b"\r\n"):
+            lines[i] = lines[i][:-1] + b"\r\n"
+    return b"".join(lines)
+
+
+def shuffle_documents(rnd: random.Random, data: bytes) -> bytes:
+    parts = data.split(b"\n---")
+    head, rest = parts[0], parts[1:]
+    rnd.shuffle(rest)
+    if rest and rnd.random() < 0.3:
+        rest.append(rnd.choice(rest))  # a document twice
+    return b"\n---".join([head, *rest])
+
+
+def anchor_alias(rnd: random.Random, data: bytes) -> bytes:
+    """Anchor one value and point another at it (often across kinds of node, or documents)."""
+    lines = _lines(data)
+    with_values = [i for i, line in enumerate(lines) if b": " in line and not line.lstrip().startswith(b"#")]
+    if len(with_values) < 2:
+        return data
+    a, b = rnd.sample(with_values, 2)
+    lines[a] = lines[a].replace(b": ", b": &a ", 1)
+    key, _, _ = lines[b].partition(b": ")
+    lines[b] = key + b": *a" + (b"\r\n" if lines[b].endswith(b"\r\n") else b"\n")
+    return b"".join(lines)
+
+
+def hostile_image(rnd: random.Random, data: bytes) -> bytes:
+    lines = _lines(data)
+    images = [i for i, line in enumerate(lines) if b"image: " in line or b"image\": " in line or b"value: " in line]
+    if not images:
+        return data
+    i = rnd.choice(images)
+    key, sep, _ = lines[i].partition(b": ")
+    lines[i] = key + sep + rnd.choice(HOSTILE_IMAGES) + (b"\r\n" if lines[i].endswith(b"\r\n") else b"\n")
+    return b"".join(lines)
+
+
+MUTATORS: dict[str, Mutator] = {
+    "byte_flip": byte_flip, "bit_flip": bit_flip, "delete_line": delete_line, "duplicate_line": duplicate_line,
+    "swap_lines": swap_lines, "shift_indent": shift_indent, "truncate": truncate, "insert_token": insert_token,
+    "crlf": to_crlf, "shuffle_documents": shuffle_documents, "anchor_alias": anchor_alias, "hostile_image": hostile_image,
+}
+
+ARG_SETS: list[list[str]] = [
+    ["--registry", "registry.intern"],
+    ["--registry", "registry.intern", "--folder", "civitas", "--pull-secret", "regcred"],
+    ["--registry", "harbor.example:8443", "--pull-secret", "regcred", "--pull-secret", "backup", "--rewrite-candidates"],
+    ["--registry", "registry.intern", "--strict", "--exclude", "docker.io/library/busybox"],
+]
+
+
+def mutate(rnd: random.Random, data: bytes) -> tuple[bytes, list[str]]:
+    names = [rnd.choice(list(MUTATORS)) for _ in range(rnd.randint(1, 3))]
+    for name in names:
+        data = MUTATORS[name](rnd, data)
+    return data, names
+
+
+# -- running the tool in-process -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    code: int | str  # exit code, or "hang"
+    stdout: bytes
+    stderr: str
+
+
+class _Hang(BaseException):
+    pass
+
+
+class _Keep(io.BytesIO):
+    """A byte buffer that survives its text wrapper being closed."""
+
+    def close(self) -> None:
+        pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _Hang()
+
+
+def run_inprocess(args: Sequence[str], data: bytes, seconds: int = RUN_SECONDS) -> Outcome:
+    """``python -m postrender ARGS < data`` in this process; signal handlers are restored after."""
+    from postrender.cli import main
+
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGPIPE, signal.SIGTERM, signal.SIGALRM)}
+    out, err = _Keep(), _Keep()
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    sys.stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    sys.stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(seconds)
+    try:
+        code: int | str = main(list(args))
+    except _Hang:
+        code = "hang"
+    finally:
+        signal.alarm(0)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        for sig, handler in saved_signals.items():
+            signal.signal(sig, handler)
+    return Outcome(code, out.getvalue(), err.getvalue().decode("utf-8", "replace"))
+
+
+def _document_count(text: bytes) -> int | None:
+    """Documents a YAML loader sees, or None when the text is not YAML."""
+    import yaml
+
+    try:
+        loader = yaml.CBaseLoader(text.decode("utf-8").lstrip("\ufeff"))
+        try:
+            count = 0
+            while loader.check_node():
+                loader.get_node()
+                count += 1
+            return count
+        finally:
+            loader.dispose()
+    except Exception:  # any parse failure, including recursion on hostile input
+        return None
+
+
+def check(args: Sequence[str], data: bytes, outcome: Outcome) -> str | None:
+    """The failure kind, or None when the run behaved."""
+    if outcome.code == "hang":
+        return "hang"
+    if "Traceback" in outcome.stderr:
+        return "traceback"
+    if outcome.code not in (0, 1):
+        return f"exit-{outcome.code}"
+    if outcome.code == 1:
+        if outcome.stdout:
+            return "stdout-on-failure"
+        if not outcome.stderr.startswith("civitas-postrender: error: "):
+            return "unclear-error"
+        return None
+    before = _document_count(data)
+    after = _document_count(outcome.stdout)
+    if after is None:
+        return "output-not-yaml"
+    if before is not None and before != after and data.strip():
+        return "document-count-changed"
+    again = run_inprocess(args, outcome.stdout)
+    if again.code != 0 or again.stdout != outcome.stdout:
+        return "not-idempotent"  # a second run must change nothing
+    return None
+
+
+def known_bug(args: Sequence[str], data: bytes, outcome: Outcome, failure: str) -> str | None:
+    """Failures that match a bug already reported in tests/pending_hostile_cases.py."""
+    if failure == "exit-3" and "ReaderError" in outcome.stderr:
+        return "bug5-reader-error"
+    if failure == "exit-3" and "RecursionError" in outcome.stderr:
+        return "bug3-recursion"
+    if failure in ("output-not-yaml", "not-idempotent") and any(a == "--pull-secret" for a in args):
+        plain = [a for i, a in enumerate(args) if a != "--pull-secret" and (i == 0 or args[i - 1] != "--pull-secret")]
+        if check(plain, data, run_inprocess(plain, data)) is None:
+            return "bug1-2-pull-secret-insertion"
+    return None
+
+
+def fuzz(streams: Sequence[Path], iterations: int, seed: int, save: bool = True, strict: bool = False,
+         log: Callable[[str], None] | None = print) -> tuple[collections.Counter[str], list[Path]]:
+    """Run ``iterations`` mutations; return the counts (exit codes, failure kinds) and saved inputs."""
+    rnd = random.Random(seed)
+    sources = [(p, p.read_bytes()) for p in streams]
+    counts: collections.Counter[str] = collections.Counter()
+    saved: list[Path] = []
+    for i in range(iterations):
+        path, original = rnd.choice(sources)
+        data, names = mutate(rnd, original)
+        args = rnd.choice(ARG_SETS)
+        outcome = run_inprocess(args, data)
+        counts[f"exit {outcome.code}"] += 1
+        failure = check(args, data, outcome)
+        if failure is None:
+            continue
+        known = None if strict else known_bug(args, data, outcome, failure)
+        counts[f"known:{known}" if known else f"FAIL:{failure}"] += 1
+        if save:
+            SAVE_DIR.mkdir(parents=True, exist_ok=True)
+            stem = SAVE_DIR / f"seed{seed}-{i:06d}-{known or failure}"
+            stem.with_suffix(".yaml").write_bytes(data)
+            stem.with_suffix(".txt").write_text(
+                f"source: {path}\nmutations: {' '.join(names)}\nargs: {' '.join(args)}\nexit: {outcome.code}\n"
+                f"stderr:\n{outcome.stderr}\n")
+            saved.append(stem.with_suffix(".yaml"))
+        if log and not known:
+            log(f"[{i}] {failure}: {path.name} {names} {args}: {outcome.stderr.strip()[:200]}")
+    return counts, saved
+
+
+def default_streams(corpus: bool) -> list[Path]:
+    streams = sorted([*FIXTURES.glob("*.yaml"), *FIXTURES.glob("operators/*.yaml"), *FIXTURES.glob("hostile/*.yaml")])
+    if corpus and CORPUS.is_dir():
+        streams += sorted(p for p in [*CORPUS.glob("charts/*.yaml"), *CORPUS.glob("crs/*.yaml")] if p.stat().st_size < 1_500_000)
+    return streams
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--corpus", action="store_true", help="also mutate ../shared/corpus streams under 1.5 MB")
+    parser.add_argument("--strict", action="store_true", help="count known (reported) bugs as failures too")
+    parser.add_argument("--memory-mb", type=int, default=2048, help="address-space limit for this process")
+    options = parser.parse_args(argv)
+    limit = options.memory_mb << 20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    streams = default_streams(options.corpus)
+    counts, saved = fuzz(streams, options.iterations, options.seed, strict=options.strict)
+    print(f"{options.iterations} mutations of {len(streams)} streams, seed {options.seed}")
+    for key in sorted(counts):
+        print(f"  {key}: {counts[key]}")
+    if saved:
+        print(f"failing inputs saved under {SAVE_DIR} ({len(saved)})")
+    return 1 if any(k.startswith("FAIL:") for k in counts) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
