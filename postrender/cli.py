@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     reporter = Reporter(_log_file_from_env())
     try:
-        cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+        # without standalone mode click returns a command's exit code instead of raising it
+        code = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.ClickException as exc:
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("CIVITAS_POSTRENDER_DEBUG"):
             raise
         return 3
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _terminate(signum: int, frame: Any) -> None:

@@ -60,15 +60,11 @@ def _edit_for(text: str, site: SecretSite, node: MappingNode, keys: tuple[str, .
 def _extend_existing(text: str, site: SecretSite, node: MappingNode, key: str, secrets: Sequence[str], eol: str, warnings: list[str]) -> Edit | None:
     value = get(node, key)
     if site.style == "name":
-        return None  # a single-secret field already set: leave the user's choice
-    if isinstance(value, ScalarNode) and value.value in ("", "~", "null", "Null", "NULL") and value.style == "":
+        return _fill_single(text, site, node, key, value, secrets, eol)
+    if _is_null(value):
+        assert isinstance(value, ScalarNode)
         rendered = _flow_value(site.style, secrets, _is_json(node))
-        if value.start_mark.index == value.end_mark.index:  # "imagePullSecrets:" with nothing after it
-            key_node = get_key(node, key)
-            assert key_node is not None
-            colon = text.index(":", key_node.end_mark.index)
-            return Edit(colon + 1, colon + 1, " " + rendered)
-        return Edit(value.start_mark.index, value.end_mark.index, rendered)
+        return _set_null(text, node, key, value, rendered)
     if not isinstance(value, SequenceNode):
         warnings.append(f"{site.doc.where(value, site.path)}: {key} is not a list; pull secrets not added")
         return None
@@ -82,13 +78,45 @@ def _extend_existing(text: str, site: SecretSite, node: MappingNode, key: str, s
             return None
         body = ", ".join(_flow_item(site.style, s, _is_json(node)) for s in missing)
         return Edit(close, close, (", " if value.value else "") + body)
-    last_end = value.value[-1].end_mark.index
+    last_end = _content_end(value.value[-1])
     position = last_end if text[last_end - 1] == "\n" else _end_of_line(text, last_end)
     indent = " " * value.start_mark.column
     lines = "".join(f"{indent}- {_block_item(site.style, s)}{eol}" for s in missing)
     if position == len(text) and not text.endswith("\n"):
         lines = eol + lines
     return Edit(position, position, lines)
+
+
+def _is_null(value: Node | None) -> bool:
+    return isinstance(value, ScalarNode) and value.style == "" and value.value in ("", "~", "null", "Null", "NULL")
+
+
+def _set_null(text: str, node: MappingNode, key: str, value: ScalarNode, rendered: str) -> Edit:
+    """Give a null field (``key:``, ``key: ~``) the rendered flow value."""
+    if value.start_mark.index == value.end_mark.index:  # "key:" with nothing after it
+        key_node = get_key(node, key)
+        assert key_node is not None
+        colon = text.index(":", key_node.end_mark.index)
+        return Edit(colon + 1, colon + 1, " " + rendered)
+    return Edit(value.start_mark.index, value.end_mark.index, rendered)
+
+
+def _fill_single(text: str, site: SecretSite, node: MappingNode, key: str, value: Node | None, secrets: Sequence[str], eol: str) -> Edit | None:
+    """A one-secret field (MinIO's ``imagePullSecret: {name: x}``): a name already there is the
+    user's choice; an empty or nameless one (``imagePullSecret: { }``) gets the first secret."""
+    if isinstance(value, MappingNode):
+        if get(value, "name") is not None:
+            return None
+        if value.flow_style or not value.value:
+            brace = _body_start(text, value.start_mark.index)
+            return Edit(brace + 1, brace + 1, f"name: {_scalar(secrets[0])}" + (", " if value.value else ""))
+        first = value.value[0][0]
+        return Edit(first.start_mark.index, first.start_mark.index, f"name: {_scalar(secrets[0])}{eol}{' ' * first.start_mark.column}")
+    if _is_null(value):
+        assert isinstance(value, ScalarNode)
+        rendered = _flow_value("name", secrets, _is_json(node))
+        return _set_null(text, node, key, value, rendered)
+    return None
 
 
 def _insert_keys(text: str, node: MappingNode, keys: tuple[str, ...], style: str, secrets: Sequence[str], eol: str) -> Edit:
@@ -167,6 +195,21 @@ def _body_start(text: str, position: int) -> int:
     while text[position] != "{":  # skip an anchor or tag
         position += 1
     return position
+
+
+def _content_end(node: Node) -> int:
+    """Where a node's own characters end.  A block collection's end mark sits at the next
+    token (often the start of a later line), so follow its last entry down to a scalar."""
+    while True:
+        if isinstance(node, MappingNode) and node.value and not node.flow_style:
+            key, value = node.value[-1]
+            if isinstance(value, ScalarNode) and value.value == "" and value.style == "":
+                return int(key.end_mark.index)  # "name:" with no value: its mark may sit on a later line
+            node = value
+        elif isinstance(node, SequenceNode) and node.value and not node.flow_style:
+            node = node.value[-1]
+        else:
+            return int(node.end_mark.index)
 
 
 def _end_of_line(text: str, position: int) -> int:

@@ -64,6 +64,9 @@ def test_fidelity(stream: Path, scheme: str) -> None:
         new = line
         for source, target in images.items():  # whole references only: a tag may prefix another
             new = re.sub(rf"(?<![\w./:@-]){re.escape(source)}(?![\w./:@-])", target, new)
+        if new == line and "imagePullSecret" in line:  # a pull-secret field filled in place ({ } -> {name: regcred })
+            expected_changed.append(next(a for a in added if a.startswith(line.split(":")[0]) and "regcred" in a))
+            continue
         assert new != line, f"a line changed that holds no image: {line!r}"
         expected_changed.append(new)
     leftover = list(added)
