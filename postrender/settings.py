@@ -1,8 +1,8 @@
 """Settings: one frozen value, resolved from flags > environment > config file.
 
 Ansible's ``kubernetes.core.helm`` runs a post-renderer as one executable path
-with no arguments, and Helm 4 plugins get no argv of their own, so every
-setting must be reachable through an environment variable or a config file.
+with no arguments, so every setting must be reachable through an environment
+variable or a config file too.
 """
 from __future__ import annotations
 
