@@ -85,24 +85,28 @@ PENDING: list[Case] = [
          output=ANCHOR_OUTSIDE_IMAGES.replace("image: *img", "image: registry.intern/acme/app:1.0").encode()),
     Case("alias-image-anchored-on-apiversion", APIVERSION_ANCHOR.encode(),
          output=APIVERSION_ANCHOR.replace("image: *api", "image: registry.intern/v1").encode()),
-    # BUG 1: the new entry lands in the NEXT key's list (here: a container without an image).
-    Case("pull-secret-appended-to-block-list-before-another-key", POD_WITH_SECRETS.encode(), args=("--pull-secret", "regcred"),
-         output=POD_WITH_SECRETS.replace("    - name: existing\n", "    - name: existing\n    - name: regcred\n")
-         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
-    Case("pull-secret-appended-to-indentless-block-list", POD_WITH_SECRETS.replace("    - name: existing", "  - name: existing # kept").encode(),
-         args=("--pull-secret", "regcred"),
-         output=POD_WITH_SECRETS.replace("    - name: existing\n", "  - name: existing # kept\n  - name: regcred\n")
-         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
-    Case("pull-secret-appended-before-blank-line-and-comment",
-         POD_WITH_SECRETS.replace("    - name: existing\n", "    - name: existing\n\n  # the containers\n").encode(),
-         args=("--pull-secret", "regcred"),
-         output=POD_WITH_SECRETS.replace("    - name: existing\n", "    - name: existing\n    - name: regcred\n\n  # the containers\n")
-         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
     # BUG 2: a trailing comma in a flow list gives ",," (invalid YAML on stdout, exit 0).
     Case("pull-secret-appended-to-flow-list-with-trailing-comma",
          POD_WITH_SECRETS.replace("imagePullSecrets:\n    - name: existing\n", "imagePullSecrets: [{name: existing},]\n").encode(),
          args=("--pull-secret", "regcred"),
          output=POD_WITH_SECRETS.replace("imagePullSecrets:\n    - name: existing\n", "imagePullSecrets: [{name: existing}, {name: regcred}]\n")
+         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
+    # BUG 1b: an anchor or tag on an existing block list: the new entries take the anchor's
+    # column (invalid YAML on stdout, exit 0); an alias as the last entry: they land at the anchor.
+    Case("pull-secret-appended-to-anchored-block-list",
+         POD_WITH_SECRETS.replace("imagePullSecrets:\n    - name: existing", "imagePullSecrets: &ps\n    - name: existing").encode(),
+         args=("--pull-secret", "regcred"),
+         output=POD_WITH_SECRETS.replace("imagePullSecrets:\n    - name: existing\n", "imagePullSecrets: &ps\n    - name: existing\n    - name: regcred\n")
+         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
+    Case("pull-secret-appended-to-tagged-block-list",
+         POD_WITH_SECRETS.replace("imagePullSecrets:\n    - name: existing", "imagePullSecrets: !!seq\n    - name: existing").encode(),
+         args=("--pull-secret", "regcred"),
+         output=POD_WITH_SECRETS.replace("imagePullSecrets:\n    - name: existing\n", "imagePullSecrets: !!seq\n    - name: existing\n    - name: regcred\n")
+         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
+    Case("pull-secret-appended-after-an-alias-entry",
+         POD_WITH_SECRETS.replace("  name: p\n", "  name: p\n  labels: &sec {name: existing}\n").replace("    - name: existing\n", "    - *sec\n").encode(),
+         args=("--pull-secret", "regcred"),
+         output=POD_WITH_SECRETS.replace("  name: p\n", "  name: p\n  labels: &sec {name: existing}\n").replace("    - name: existing\n", "    - *sec\n    - name: regcred\n")
          .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
     # BUG 3: RecursionError -> exit 3.  Go's YAML decoder rejects a node that contains itself.
     Case("list-that-contains-itself", SELF_LIST.encode(), exit=1, fragments=("document 0", "line 6")),
@@ -193,3 +197,17 @@ def test_pending_property_existing_pull_secrets_anywhere() -> None:
             assert _loaded(result.output) == expected_documents(manifest, setup.registry, setup.folder, setup.secrets)
 
     check()
+
+
+# BUG 13: an explicit key ("? containers") as the pod spec's first key: the new field is
+# inserted after the "?" and becomes part of the key (wrong structure, exit 0).
+def test_pull_secret_before_an_explicit_first_key(tmp_path: Path) -> None:
+    import yaml
+
+    text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  ? containers\n  : - name: a\n      image: nginx\n"
+    result = run_bounded(["--registry", REGISTRY, "--pull-secret", "regcred"], text.encode(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(result.stdout)["spec"] == {
+        "imagePullSecrets": [{"name": "regcred"}],
+        "containers": [{"name": "a", "image": "registry.intern/library/nginx"}],
+    }

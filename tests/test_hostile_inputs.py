@@ -226,6 +226,32 @@ spec:
     image: nginx:1.25
 """
 
+POD_WITH_SECRETS = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  imagePullSecrets:
+    - name: existing
+  containers:
+    - name: a
+      image: nginx:1.25
+"""
+
+HELM4_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  annotations:
+    postrenderer.helm.sh/postrender-filename: chart/templates/pod.yaml
+spec:
+  containers:
+  - name: a
+    image: $(params.IMAGE)
+"""
+
 CASES: list[Case] = [
     # -- invalid YAML: each kind of problem libyaml reports, with document and line -------------
     Case("yaml-unclosed-flow-sequence", (DEPLOY + "---\n# Source: app/templates/bad.yaml\nkind: ConfigMap\ndata: [a, b\n").encode(),
@@ -347,6 +373,23 @@ CASES: list[Case] = [
     Case("empty-input", b"", output=b"# civitas-postrender: the input stream held no documents\n"),
     Case("whitespace-only-input", b" \n\r\n  \n", output=b"# civitas-postrender: the input stream held no documents\n"),
     Case("tab-only-line", b" \n\r\n\t\n", exit=1, fragments=("document 0", "line 3", "cannot start any token")),
+    Case("helm4-filename-annotation-named", HELM4_POD.encode(), args=("--strict",), exit=1,
+         fragments=("document 0", "(chart/templates/pod.yaml)", "Pod/p", "line 10", "'$(params.IMAGE)' is not an image reference")),
+    Case("not-a-reference-warns-and-passes", HELM4_POD.encode(), output=HELM4_POD.encode(),
+         fragments=("warning", "document 0 (chart/templates/pod.yaml) Pod/p line 10", "not an image reference")),
+    # -- existing pull secrets (fixed: entries used to land in the next key's list) -----------------
+    Case("pull-secret-appended-to-block-list-before-another-key", POD_WITH_SECRETS.encode(), args=("--pull-secret", "regcred"),
+         output=POD_WITH_SECRETS.replace("    - name: existing\n", "    - name: existing\n    - name: regcred\n")
+         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
+    Case("pull-secret-appended-to-indentless-block-list", POD_WITH_SECRETS.replace("    - name: existing", "  - name: existing # kept").encode(),
+         args=("--pull-secret", "regcred"),
+         output=POD_WITH_SECRETS.replace("    - name: existing\n", "  - name: existing # kept\n  - name: regcred\n")
+         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
+    Case("pull-secret-appended-before-blank-line-and-comment",
+         POD_WITH_SECRETS.replace("    - name: existing\n", "    - name: existing\n\n  # the containers\n").encode(),
+         args=("--pull-secret", "regcred"),
+         output=POD_WITH_SECRETS.replace("    - name: existing\n", "    - name: existing\n    - name: regcred\n\n  # the containers\n")
+         .replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
     # -- configuration errors ----------------------------------------------------------------------
     Case("registry-with-scheme", POD.encode(), no_registry=True, args=("--registry", "https://registry.intern"), exit=1, fragments=("registry", "https://registry.intern")),
     Case("registry-double-dot", POD.encode(), no_registry=True, args=("--registry", "registry..intern"), exit=1, fragments=("registry..intern", "not a valid host")),
