@@ -180,25 +180,6 @@ def test_hundred_megabyte_stream_fits_in_one_gibibyte(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-500:]
 
 
-# BUG 1 again, found by the property test once an existing imagePullSecrets list may come
-# before other keys of the pod spec (test_properties.py only generates it as the last key).
-def test_pending_property_existing_pull_secrets_anywhere() -> None:
-    from hypothesis import given
-
-    from strategies import expected_documents
-    from test_properties import PROFILE, _loaded, _run, cases
-
-    @PROFILE
-    @given(cases(existing_secrets="anywhere"))
-    def check(case: tuple) -> None:  # type: ignore[type-arg]
-        setup, manifest = case
-        result = _run(setup, manifest)
-        if result is not None:
-            assert _loaded(result.output) == expected_documents(manifest, setup.registry, setup.folder, setup.secrets)
-
-    check()
-
-
 # BUG 13: an explicit key ("? containers") as the pod spec's first key: the new field is
 # inserted after the "?" and becomes part of the key (wrong structure, exit 0).
 def test_pull_secret_before_an_explicit_first_key(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ class Setup:
 
 
 @st.composite
-def cases(draw: st.DrawFn, existing_secrets: str = "last") -> tuple[Setup, Manifest]:
+def cases(draw: st.DrawFn, existing_secrets: str = "anywhere") -> tuple[Setup, Manifest]:
     setup = Setup(draw(st.sampled_from(REGISTRIES)), draw(st.sampled_from([None, "civitas", "team/apps"])),
                   draw(st.sampled_from([(), ("regcred",), ("regcred", "backup")])))
     return setup, draw(manifests(private=(setup.registry,), existing_secrets=existing_secrets))
