@@ -192,3 +192,39 @@ def test_pull_secret_before_an_explicit_first_key(tmp_path: Path) -> None:
         "imagePullSecrets": [{"name": "regcred"}],
         "containers": [{"name": "a", "image": "registry.intern/library/nginx"}],
     }
+
+
+# BUG 14: SIGTERM while the image list is being written: the handler calls os._exit at once,
+# so the temporary file beside --images-out is left behind (the target itself stays whole).
+def test_sigterm_during_image_list_write_leaves_no_temp_file(tmp_path: Path) -> None:
+    code = (
+        "import os, signal, sys\n"
+        "from postrender import cli, imagelist\n"
+        "signal.signal(signal.SIGTERM, cli._terminate)\n"
+        "real_fsync = os.fsync\n"
+        "def fsync(fd):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    real_fsync(fd)\n"
+        "imagelist.os.fsync = fsync\n"
+        f"imagelist.write_atomically(imagelist.Path({str(tmp_path / 'images.json')!r}), '{{}}\\n')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert result.returncode == 128 + 15, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# BUG 15: a bracketed IPv6 registry passes validation, but the rewritten plain scalar starts
+# with "[" (a YAML flow sequence): invalid YAML on stdout with exit 0.  Either reject such a
+# registry (exit 1) or quote the new value; a second run must then change nothing.
+def test_ipv6_registry_gives_valid_yaml_or_a_clear_error(tmp_path: Path) -> None:
+    import yaml
+
+    text = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx\n"
+    first = run_bounded(["--registry", "[fd00::1]:5000"], text, cwd=tmp_path)
+    if first.returncode == 1:
+        assert first.stdout == b"" and b"registry" in first.stderr
+        return
+    assert first.returncode == 0, first.stderr
+    assert yaml.safe_load(first.stdout)["spec"]["containers"][0]["image"] == "[fd00::1]:5000/library/nginx"
+    again = run_bounded(["--registry", "[fd00::1]:5000", "--strict"], first.stdout, cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, first.stdout)
