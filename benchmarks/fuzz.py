@@ -266,13 +266,13 @@ def check(args: Sequence[str], data: bytes, outcome: Outcome) -> str | None:
 def known_bug(args: Sequence[str], data: bytes, outcome: Outcome, failure: str) -> str | None:
     """Failures that match a bug already reported in tests/pending_hostile_cases.py."""
     if failure == "exit-3" and "ReaderError" in outcome.stderr:
-        return "bug5-reader-error"
+        return "bug9-reader-error"
     if failure == "exit-3" and "RecursionError" in outcome.stderr:
-        return "bug3-recursion"
+        return "bug8-recursion"
     if failure in ("output-not-yaml", "not-idempotent") and any(a == "--pull-secret" for a in args):
         plain = [a for i, a in enumerate(args) if a != "--pull-secret" and (i == 0 or args[i - 1] != "--pull-secret")]
         if check(plain, data, run_inprocess(plain, data)) is None:
-            return "bug1-2-pull-secret-insertion"
+            return "bug2-3-pull-secret-insertion"
     return None
 
 
