@@ -272,7 +272,7 @@ CASES: list[Case] = [
     Case("yaml-unknown-directive", b"%FOO bar\n---\nkind: Pod\n", exit=1, fragments=("document 0", "line 1", "directive")),
     Case("yaml-incompatible-version", b"%YAML 2.0\n---\nkind: Pod\n", exit=1, fragments=("document 0", "line 1", "invalid YAML")),
     Case("yaml-reserved-indicator", b"kind: Pod\nmetadata: @x\n", exit=1, fragments=("document 0", "line 2", "cannot start any token")),
-    Case("yaml-content-after-document-end", b"kind: Pod\n...\nkind: Pod\n", exit=1, fragments=("line 3", "invalid YAML")),
+    Case("yaml-content-after-document-end", b"kind: Pod\n...\nkind: Pod\n", exit=1, fragments=("document 1", "line 3", "invalid YAML")),
     Case("yaml-error-in-third-document", (CONFIGMAP + "---\n" + "---\n# Source: app/templates/x.yaml\nkind: [\n").encode(),
          exit=1, fragments=("document 2", "(app/templates/x.yaml)", "line 13")),  # where libyaml meets the end
     # -- tabs --------------------------------------------------------------------------------------
