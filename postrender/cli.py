@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 import os
 import signal
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -69,7 +68,11 @@ def settings_options(func: F) -> F:
 def resolve_settings(params: dict[str, Any]) -> Any:
     from .settings import resolve
 
-    return resolve(params)
+    settings = resolve(params)
+    context = click.get_current_context(silent=True)
+    if context is not None and isinstance(context.obj, Reporter) and settings.log_file is not None:
+        context.obj.log_file = settings.log_file  # errors raised from here on reach the log file too
+    return settings
 
 
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -94,11 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: the one place exceptions become exit codes."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # a closed stdout ends us quietly
-    signal.signal(signal.SIGTERM, _terminate)
     reporter = Reporter(_log_file_from_env())
     try:
+        signal.signal(signal.SIGTERM, _terminate)  # inside the try: a SIGTERM from now on is reported
         # without standalone mode click returns a command's exit code instead of raising it
-        code = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+        code = cli.main(args=argv, prog_name=PROG, standalone_mode=False, obj=reporter)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.ClickException as exc:
@@ -112,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Terminated as exc:
+        reporter.error("terminated")
+        return int(exc.code or 1)
     except Exception as exc:  # a bug: short message, no traceback unless asked for
         reporter.error(f"an unexpected error has occurred: {type(exc).__name__}: {exc}")
         if os.environ.get("CIVITAS_POSTRENDER_DEBUG"):
@@ -120,9 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
+class Terminated(SystemExit):
+    """SIGTERM: unwinds (temporary files are removed on the way out), then exits 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+
+
 def _terminate(signum: int, frame: Any) -> None:
-    sys.stderr.write(f"{PROG}: terminated\n")
-    os._exit(128 + signum)
+    raise Terminated(signum)
 
 
 def _log_file_from_env() -> Any:

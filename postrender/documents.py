@@ -18,7 +18,7 @@ from .finder import DocContext, context_of
 from .nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 BOM = "\ufeff"
-_SOURCE = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.MULTILINE)
+_SOURCE = re.compile(r"^#[ \t]*Source:(.*)$", re.MULTILINE)  # stripped after matching: no backtracking
 
 
 @dataclass
@@ -34,8 +34,8 @@ def decode(data: bytes) -> Stream:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"input line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+        where = Where(document=document_at(data, exc.start), line=data.count(b"\n", 0, exc.start) + 1)
+        raise InputError(f"{where}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
     if text.startswith(BOM):
         return Stream(text[1:], BOM, data[3:])
     return Stream(text, "", data)
@@ -87,6 +87,10 @@ def documents(text: str, data: bytes | None = None) -> Iterator[tuple[Node, DocC
                     root = loader.get_node()
                 except yaml.MarkedYAMLError as exc:
                     raise _syntax_error(text, exc, index, previous_end) from None
+                except yaml.reader.ReaderError as exc:  # control characters; libyaml reads ahead, so locate by offset
+                    raw = data if data is not None else text.encode("utf-8")
+                    where = Where(document=document_at(raw, exc.position), line=raw.count(b"\n", 0, exc.position) + 1)
+                    raise InputError(f"{where}: invalid YAML: {exc.reason} (U+{exc.character:04X} at byte {exc.position})") from None
                 except RecursionError:
                     where = Where(document=index, template=_template(text, previous_end, len(text)))
                     raise InputError(f"{where}: nesting is too deep to process") from None
@@ -103,11 +107,24 @@ def documents(text: str, data: bytes | None = None) -> Iterator[tuple[Node, DocC
         loader.dispose()
 
 
+_MARKER = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+_CONTENT_LINE = re.compile(rb"^[ \t]*[^#%\s]", re.MULTILINE)
+
+
+def document_at(data: bytes, position: int) -> int:
+    """The index of the document holding byte ``position``, counted from the "---" lines
+    (for errors found before or without a parse)."""
+    markers = [m.start() for m in _MARKER.finditer(data, 0, position)]
+    first = _MARKER.search(data)
+    implicit_first = _CONTENT_LINE.search(data, 0, first.start() if first else len(data)) is not None
+    return max(0, len(markers) - (0 if implicit_first else 1))
+
+
 def _template(text: str, start: int, end: int) -> str | None:
     """The ``# Source:`` comment Helm writes before a document (the last one before it)."""
     found = None
     for match in _SOURCE.finditer(text, start, end):
-        found = match.group(1)
+        found = match.group(1).strip() or None
     return found
 
 

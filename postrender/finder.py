@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from . import heuristics
-from .errors import Where
+from .errors import InputError, Where
 from .nodes import MappingNode, Node, ScalarNode, SequenceNode, duplicate_keys, get, get_str, items
 from .paths import PathPart, format_path
 from .reference import parse_reference
 from .rules import CompiledPath, NamedValues, Rule, RuleSet
+from .splice import Edit
 
 POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 CANDIDATE_RULE = "heuristic/image-key"
@@ -54,6 +55,9 @@ class Site:
     rule: str
     location: str
     candidate: bool = False
+    # Set when this place holds an alias (``image: *ref``): the ``*ref`` token's span.  The node
+    # itself sits at its anchor, which may not be an image field at all.
+    alias: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class Findings:
     secrets: list[SecretSite] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     not_references: list[str] = field(default_factory=list)  # image fields holding no reference
+    secret_edits: list[Edit] = field(default_factory=list)  # made per document, while its nodes are alive
 
 
 def context_of(root: Node, index: int, template: str | None) -> DocContext:
@@ -88,7 +93,8 @@ def context_of(root: Node, index: int, template: str | None) -> DocContext:
     )
 
 
-def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tuple[PathPart, ...] = (), text: str | None = None) -> None:
+def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tuple[PathPart, ...] = (), text: str | None = None,
+         _ancestors: tuple[int, ...] = ()) -> None:
     """Collect every image site and pod spec of one document into ``out``.
 
     ``text`` (the stream the nodes were composed from) lets large subtrees be skipped when
@@ -96,18 +102,26 @@ def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tup
     """
     matched = rules.for_kind(ctx.api_version, ctx.kind)
     if not matched:
-        _candidates(root, ctx, prefix, out)
+        _candidates(root, ctx, prefix, out, text)
         return
     for rule in matched:
-        _Matcher(rule, ctx, rules, out, text).run(root, prefix)
+        _Matcher(rule, ctx, rules, out, text).run(root, prefix, _ancestors)
+
+
+def _no_cycle(node: Node, ctx: DocContext, ancestors: tuple[int, ...]) -> None:
+    if id(node) in ancestors:  # Go's YAML decoder rejects this too
+        raise InputError(f"{ctx.where(node)}: an alias makes this object contain itself")
 
 
 class _Matcher:
     def __init__(self, rule: Rule, ctx: DocContext, rules: RuleSet, out: Findings, text: str | None) -> None:
         self.rule, self.ctx, self.rules, self.out, self.text = rule, ctx, rules, out, text
+        self.root: Node | None = None
+        self.prefix: tuple[PathPart, ...] = ()
 
-    def run(self, root: Node, prefix: tuple[PathPart, ...]) -> None:
+    def run(self, root: Node, prefix: tuple[PathPart, ...], ancestors: tuple[int, ...] = ()) -> None:
         rule = self.rule
+        self.root, self.prefix = root, prefix
         for path in rule.images:
             for node, parts in path.evaluate(root, prefix):
                 self.image_field(node, parts, rule.image_location)
@@ -127,11 +141,16 @@ class _Matcher:
         for path in rule.schema_defaults:
             for node, parts in path.evaluate(root, prefix):
                 self.schema_defaults(node, parts)
+        seen: set[int] = set()
         for path in rule.items:
             for node, parts in path.evaluate(root, prefix):
                 if isinstance(node, MappingNode):
+                    _no_cycle(node, self.ctx, (*ancestors, id(root)))
+                    if id(node) in seen:  # one object listed twice through aliases: read it once
+                        continue
+                    seen.add(id(node))
                     item_ctx = context_of(node, self.ctx.index, self.ctx.template)
-                    find(node, item_ctx, self.rules, self.out, parts, self.text)
+                    find(node, item_ctx, self.rules, self.out, parts, self.text, (*ancestors, id(root)))
 
     # -- the places images live ------------------------------------------------------------
     def image_field(self, node: Node, parts: tuple[PathPart, ...], location: str) -> None:
@@ -146,17 +165,28 @@ class _Matcher:
                 f"{self.ctx.where(node, path)}: {node.value!r} is not an image reference; left as is"
             )
             return
-        self.add(node, 0, node.value, path, location)
+        parent = self.parent_of(parts)
+        if isinstance(parent, MappingNode) and isinstance(parts[-1], str) and parts[-1] in duplicate_keys(parent):
+            self.out.warnings.append(
+                f"{self.ctx.where(node, path)}: duplicate key {parts[-1]!r}; Kubernetes uses the last value, "
+                "so that one is rewritten and the earlier one is left as is"
+            )
+        self.add(node, 0, node.value, path, location, parent, parts[-1])
+
+    def parent_of(self, parts: tuple[PathPart, ...]) -> Node | None:
+        """The collection holding the node at ``parts`` (a few steps down from the rule's root)."""
+        node = self.root
+        for part in parts[len(self.prefix):-1]:
+            if isinstance(part, int):
+                node = node.value[part] if isinstance(node, SequenceNode) and part < len(node.value) else None
+            else:
+                node = get(node, part)
+        return node
 
     def container(self, node: Node, parts: tuple[PathPart, ...], location: str) -> None:
         if not isinstance(node, MappingNode):
             return
         image = get(node, "image")
-        if "image" in duplicate_keys(node):
-            self.out.warnings.append(
-                f"{self.ctx.where(image, format_path((*parts, 'image')))}: duplicate key 'image'; Kubernetes uses the "
-                "last value, so that one is rewritten and the earlier one is left as is"
-            )
         if image is not None:
             self.image_field(image, (*parts, "image"), location)
         self.named_values(node, parts, _ENV, "env")
@@ -195,14 +225,14 @@ class _Matcher:
                     continue
                 path = format_path((*item_parts, named.value_key))
                 for offset, text, label in heuristics.in_value(value.value, name):
-                    self.add(value, offset, text, f"{path} ({label})" if label else path, location)
+                    self.add(value, offset, text, f"{path} ({label})" if label else path, location, item, named.value_key)
 
     def args(self, seq: SequenceNode, parts: tuple[PathPart, ...]) -> None:
         scalars = [n.value if isinstance(n, ScalarNode) else "" for n in seq.value]
         for index, offset, text, label in heuristics.in_args(scalars):
             node = seq.value[index]
             assert isinstance(node, ScalarNode)
-            self.add(node, offset, text, f"{format_path((*parts, index))} ({label})", "args")
+            self.add(node, offset, text, f"{format_path((*parts, index))} ({label})", "args", seq, index)
 
     def schema_defaults(self, schema: Node, parts: tuple[PathPart, ...]) -> None:
         if self.text is not None and not _DEFAULT_HINT.search(self.text, schema.start_mark.index, schema.end_mark.index):
@@ -214,21 +244,64 @@ class _Matcher:
                 default = get(prop_schema, "default")
                 if heuristics.is_candidate_key(prop) and isinstance(default, ScalarNode) and default.value:
                     if parse_reference(default.value) is not None:
-                        self.add(default, 0, default.value, format_path((*node_parts, prop, "default")), "crd-schema-default")
+                        self.add(default, 0, default.value, format_path((*node_parts, prop, "default")), "crd-schema-default",
+                                 prop_schema, "default")
 
-    def add(self, node: ScalarNode, offset: int, text: str, path: str, location: str) -> None:
-        self.out.sites.append(Site(self.ctx, node, offset, text, path, self.rule.id, location))
+    def add(self, node: ScalarNode, offset: int, text: str, path: str, location: str,
+            parent: Node | None, link: PathPart) -> None:
+        alias = alias_span(self.text, parent, link, node)
+        self.out.sites.append(Site(self.ctx, node, offset, text, path, self.rule.id, location, alias=alias))
 
 
-def _candidates(root: Node, ctx: DocContext, prefix: tuple[PathPart, ...], out: Findings) -> None:
+def alias_span(text: str | None, parent: Node | None, link: PathPart, node: Node) -> tuple[int, int] | None:
+    """The span of ``*name`` when ``parent[link]`` is an alias of ``node``, else None.
+
+    A composed alias is its anchor's node, positions included; anchors come before their
+    aliases, so a value that starts before its own key (or before its sequence, or before
+    the item ahead of it) was reached through an alias.
+    """
+    if text is None or parent is None:
+        return None
+    start = node.start_mark.index
+    if isinstance(parent, MappingNode) and isinstance(link, str):
+        key = None
+        for k, v in parent.value:
+            if v is node and isinstance(k, ScalarNode) and k.value == link:
+                key = k
+        if key is None or start >= key.end_mark.index:
+            return None
+        search_from = key.end_mark.index
+    elif isinstance(parent, SequenceNode) and isinstance(link, int) and link < len(parent.value):
+        before = parent.value[link - 1] if link else None
+        if start >= parent.start_mark.index and (before is None or start > before.start_mark.index):
+            return None
+        search_from = parent.start_mark.index if before is None else max(parent.start_mark.index, before.start_mark.index)
+    else:
+        return None
+    name = _anchor_name(text, start)
+    if name is None:
+        return None
+    token = re.compile(r"\*" + re.escape(name) + r"(?=[\s,\]}]|\Z)")
+    match = token.search(text, search_from)
+    return (match.start(), match.end()) if match else None
+
+
+def _anchor_name(text: str, position: int) -> str | None:
+    """The anchor written at a node's start (``&name``, possibly after a ``!tag``)."""
+    match = re.compile(r"(?:![^\s]*\s+)?&([^\s,\[\]{}]+)").match(text, position)
+    return match.group(1) if match else None
+
+
+def _candidates(root: Node, ctx: DocContext, prefix: tuple[PathPart, ...], out: Findings, text: str | None) -> None:
     """Strings under image-like keys in a kind no rule covers: reported, rewritten only on request."""
     for node, parts in _walk(root, prefix, skip=("metadata",)):
         if not isinstance(node, MappingNode):
             continue
         for key, value in items(node):
-            if heuristics.is_candidate_key(key) and isinstance(value, ScalarNode) and value.value:
-                if parse_reference(value.value) is not None:
-                    out.sites.append(Site(ctx, value, 0, value.value, format_path((*parts, key)), CANDIDATE_RULE, "candidate", True))
+            if (heuristics.is_candidate_key(key) and isinstance(value, ScalarNode) and value.value
+                    and parse_reference(value.value) is not None):
+                out.sites.append(Site(ctx, value, 0, value.value, format_path((*parts, key)), CANDIDATE_RULE, "candidate",
+                                      True, alias_span(text, node, key, value)))
 
 
 def _walk(root: Node, prefix: tuple[PathPart, ...], skip: tuple[str, ...] = ()) -> Iterator[tuple[Node, tuple[PathPart, ...]]]:

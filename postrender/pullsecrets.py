@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .finder import SecretSite
+from .finder import SecretSite, alias_span
 from .nodes import MappingNode, Node, ScalarNode, SequenceNode, get, get_key
 from .splice import Edit
 
@@ -38,11 +38,12 @@ def secret_edits(text: str, sites: Sequence[SecretSite], secrets: Sequence[str],
 
 def _descend(node: MappingNode, field: tuple[str, ...]) -> tuple[Node | None, tuple[str, ...]]:
     """Follow the keys that exist; return the deepest mapping and the keys still missing
-    (the last key stays in the tuple when it exists, so the caller sees its value)."""
+    (the last key stays in the tuple when it exists, so the caller sees its value; so does
+    a parent that is null, ``template:`` rendered from empty values, which gets filled)."""
     current: Node = node
     for depth, key in enumerate(field[:-1]):
         child = get(current, key)
-        if child is None:
+        if child is None or _is_null(child):
             return current, field[depth:]
         if not isinstance(child, MappingNode):
             return None, ()
@@ -52,8 +53,15 @@ def _descend(node: MappingNode, field: tuple[str, ...]) -> tuple[Node | None, tu
 
 def _edit_for(text: str, site: SecretSite, node: MappingNode, keys: tuple[str, ...], secrets: Sequence[str], warnings: list[str]) -> Edit | None:
     eol = _line_ending(text, node)
-    if len(keys) == 1 and get_key(node, keys[0]) is not None:
+    existing = get(node, keys[0]) if get_key(node, keys[0]) is not None else None
+    if len(keys) == 1 and existing is not None:
         return _extend_existing(text, site, node, keys[0], secrets, eol, warnings)
+    if len(keys) > 1 and _is_null(existing):  # "template:" with nothing in it: fill it in place
+        assert isinstance(existing, ScalarNode)
+        rendered = _flow_value(site.style, secrets, _is_json(node))
+        for key in reversed(keys[1:]):
+            rendered = "{" + (json.dumps(key) if _is_json(node) else key) + ": " + rendered + "}"
+        return _set_null(text, node, keys[0], existing, rendered)
     return _insert_keys(text, node, keys, site.style, secrets, eol)
 
 
@@ -77,10 +85,14 @@ def _extend_existing(text: str, site: SecretSite, node: MappingNode, key: str, s
         if text[close] != "]":
             return None
         body = ", ".join(_flow_item(site.style, s, _is_json(node)) for s in missing)
-        return Edit(close, close, (", " if value.value else "") + body)
-    last_end = _content_end(value.value[-1])
+        before = text[:close].rstrip()[-1:]  # "[" when empty, "," after a trailing comma
+        separator = {"[": "", ",": " "}.get(before, ", ")
+        return Edit(close, close, separator + body)
+    last = len(value.value) - 1
+    alias = alias_span(text, value, last, value.value[last])
+    last_end = alias[1] if alias else _content_end(value.value[last])
     position = last_end if text[last_end - 1] == "\n" else _end_of_line(text, last_end)
-    indent = " " * value.start_mark.column
+    indent = " " * _dash_column(text, value)
     lines = "".join(f"{indent}- {_block_item(site.style, s)}{eol}" for s in missing)
     if position == len(text) and not text.endswith("\n"):
         lines = eol + lines
@@ -133,7 +145,11 @@ def _insert_keys(text: str, node: MappingNode, keys: tuple[str, ...], style: str
             return Edit(position, position, rendered + ", ")
         return Edit(brace + 1, brace + 1, rendered)
     first_key = node.value[0][0]
-    column = first_key.start_mark.column
+    position, column = first_key.start_mark.index, first_key.start_mark.column
+    line_start = text.rfind("\n", 0, position) + 1
+    if text[line_start:position].rstrip().endswith("?"):  # an explicit key ("? containers"): go before the "?"
+        position = text.rindex("?", line_start, position)
+        column = position - line_start
     sequence_indent = 0 if _indentless(node) else 2
     lines: list[str] = []
     for depth, key in enumerate(keys):
@@ -144,7 +160,18 @@ def _insert_keys(text: str, node: MappingNode, keys: tuple[str, ...], style: str
     else:
         lines += [f"{' ' * (inner + sequence_indent)}- {_block_item(style, s)}{eol}" for s in secrets]
     lines.append(" " * column)
-    return Edit(first_key.start_mark.index, first_key.start_mark.index, "".join(lines))
+    return Edit(position, position, "".join(lines))
+
+
+def _dash_column(text: str, seq: SequenceNode) -> int:
+    """Column of a block sequence's first "-" (its start mark may be an anchor or tag before it)."""
+    position = seq.start_mark.index
+    while text[position] in "&!":  # skip properties and the line break after them
+        while text[position] not in " \t\r\n":
+            position += 1
+        while text[position] in " \t\r\n":
+            position += 1
+    return position - (text.rfind("\n", 0, position) + 1)
 
 
 def _indentless(node: MappingNode) -> bool:

@@ -17,9 +17,9 @@ from .errors import ConfigError
 
 ENV_PREFIX = "CIVITAS_POSTRENDER_"
 
-# Docker's domain grammar (distribution/reference), plus bracketed IPv6.
+# Docker's domain grammar (distribution/reference).
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:]+\])(?::[0-9]{{1,5}})?\Z")
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?\Z")
 # One repository path component, as Docker allows it.
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 # A Kubernetes object name (DNS-1123 subdomain).
@@ -120,9 +120,11 @@ def _registry_problems(registry: str) -> list[str]:
         return [f"registry {registry!r} must be a host[:port] without a scheme, e.g. registry.intern"]
     if "/" in registry:
         return [f"registry {registry!r} must be a host[:port]; put a path into --folder instead"]
+    if registry.startswith("["):
+        return [f"registry {registry!r}: IPv6 literals are not supported (docker-image-py cannot parse them); use a host name"]
     if not _HOST.match(registry):
         return [f"registry {registry!r} is not a valid host[:port]"]
-    host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
+    host = registry.rsplit(":", 1)[0]
     if "." not in host and ":" not in registry and host != "localhost":
         # Docker reads "registry/app" as the Docker Hub repository "registry/app".
         return [

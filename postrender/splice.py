@@ -6,6 +6,7 @@ edits, apply them in order of position to the original text.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -60,6 +61,17 @@ def scalar_edits(text: str, node: ScalarNode, replacements: list[tuple[int, str,
             return [_rewrite_whole(text, start, end, node, replacements)]
         edits.append(Edit(start + raw_at, start + raw_at + len(old), new))
     return edits
+
+
+def render_value(value: str, replacements: list[tuple[int, str, str]]) -> str:
+    """``value`` with the replacements made, as YAML text: plain where a reference is all it
+    holds, double-quoted (valid YAML and JSON) otherwise."""
+    for offset, old, new in sorted(set(replacements), reverse=True):
+        value = value[:offset] + new + value[offset + len(old):]
+    return value if _PLAIN_SAFE.match(value) else json.dumps(value, ensure_ascii=False)
+
+
+_PLAIN_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@+-]*(?::[A-Za-z0-9._/@+-]+)*\Z")
 
 
 def _rewrite_whole(text: str, start: int, end: int, node: ScalarNode, replacements: list[tuple[int, str, str]]) -> Edit:

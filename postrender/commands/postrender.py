@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..documents import decode
+from ..errors import ConfigError
 from ..imagelist import dumps, write_atomically
 from ..pipeline import post_render
 from ..report import Reporter
@@ -11,15 +12,30 @@ from ..settings import Settings
 
 
 def run_post_render(settings: Settings) -> int:
+    if sys.stdin is None or sys.stdout is None:
+        raise ConfigError(f"{'stdin' if sys.stdin is None else 'stdout'} is closed: Helm pipes the stream through stdin and stdout")
     reporter = Reporter(settings.log_file)
-    stream = decode(sys.stdin.buffer.read())
+    try:
+        data = sys.stdin.buffer.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read stdin: {exc.strerror or exc}") from None
+    stream = decode(data)
+    del data  # the stream keeps what it needs
     result = post_render(stream, settings)
     for warning in result.warnings:
         reporter.warning(warning)
     if settings.images_out is not None:
-        write_atomically(settings.images_out, dumps(result.image_list(settings)))
+        try:
+            write_atomically(settings.images_out, dumps(result.image_list(settings)))
+        except OSError as exc:
+            raise ConfigError(f"cannot write the image list {settings.images_out}: {exc.strerror or exc}") from None
     out = sys.stdout.buffer
-    for chunk in result.chunks():  # everything is decided: writing can no longer fail half-way on our side
-        out.write(chunk.encode("utf-8"))
-    out.flush()
+    try:
+        for chunk in result.chunks():  # everything is decided: writing can no longer fail half-way on our side
+            out.write(chunk.encode("utf-8"))
+        out.flush()
+    except BrokenPipeError:
+        raise  # the reader went away: SIGPIPE's default action ends us quietly (cli.main)
+    except OSError as exc:
+        raise ConfigError(f"cannot write stdout: {exc.strerror or exc}") from None
     return 0
