@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from sys import intern
 from dataclasses import dataclass, field
 
 from . import heuristics
 from .errors import InputError, Where
-from .nodes import MappingNode, Node, ScalarNode, SequenceNode, duplicate_keys, get, get_str, items
+from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, duplicate_keys, get, get_str, items
 from .paths import PathPart, format_path
 from .reference import parse_reference
 from .rules import CompiledPath, NamedValues, Rule, RuleSet
@@ -23,7 +24,7 @@ CANDIDATE_RULE = "heuristic/image-key"
 _DEFAULT_HINT = re.compile(r"""\bdefault["']?\s*:\s*["']?[A-Za-z0-9][\w.-]*(?:[:@/])""")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocContext:
     """What identifies a document (or an item of a List) in messages and the image list."""
 
@@ -35,7 +36,7 @@ class DocContext:
     api_version: str | None
     hook: str | None
 
-    def where(self, node: Node | None = None, path: str | None = None) -> Where:
+    def where(self, node: Node | Scalar | None = None, path: str | None = None) -> Where:
         mark = node.start_mark if node is not None else None
         return Where(
             document=self.index, template=self.template, kind=self.kind, name=self.name,
@@ -43,12 +44,12 @@ class DocContext:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Site:
     """One place an image reference is written: ``node.value[offset:offset+len(text)]``."""
 
     doc: DocContext
-    node: ScalarNode
+    node: Scalar
     offset: int
     text: str
     path: str  # dotted path, plus " (after --flag=)" where the image is part of a string
@@ -82,14 +83,19 @@ class Findings:
 
 
 def context_of(root: Node, index: int, template: str | None) -> DocContext:
+    def shared(value: str | None) -> str | None:
+        return None if value is None else intern(value)  # repeated across documents
+
+    metadata = get(root, "metadata")
+    annotations = get(metadata, "annotations")
     return DocContext(
         index=index,
-        template=template or get_str(root, "metadata", "annotations", "postrenderer.helm.sh/postrender-filename"),
-        kind=get_str(root, "kind"),
-        name=get_str(root, "metadata", "name"),
-        namespace=get_str(root, "metadata", "namespace"),
-        api_version=get_str(root, "apiVersion"),
-        hook=get_str(root, "metadata", "annotations", "helm.sh/hook"),
+        template=shared(template or get_str(annotations, "postrenderer.helm.sh/postrender-filename")),
+        kind=shared(get_str(root, "kind")),
+        name=shared(get_str(metadata, "name")),
+        namespace=shared(get_str(metadata, "namespace")),
+        api_version=shared(get_str(root, "apiVersion")),
+        hook=shared(get_str(annotations, "helm.sh/hook")),
     )
 
 
@@ -250,7 +256,9 @@ class _Matcher:
     def add(self, node: ScalarNode, offset: int, text: str, path: str, location: str,
             parent: Node | None, link: PathPart) -> None:
         alias = alias_span(self.text, parent, link, node)
-        self.out.sites.append(Site(self.ctx, node, offset, text, path, self.rule.id, location, alias=alias))
+        # Images and paths repeat across documents: share one copy of each string (memory).
+        self.out.sites.append(Site(self.ctx, Scalar.of(node), offset, intern(text), intern(path), self.rule.id, location,
+                                   alias=alias))
 
 
 def alias_span(text: str | None, parent: Node | None, link: PathPart, node: Node) -> tuple[int, int] | None:
@@ -300,8 +308,8 @@ def _candidates(root: Node, ctx: DocContext, prefix: tuple[PathPart, ...], out: 
         for key, value in items(node):
             if (heuristics.is_candidate_key(key) and isinstance(value, ScalarNode) and value.value
                     and parse_reference(value.value) is not None):
-                out.sites.append(Site(ctx, value, 0, value.value, format_path((*parts, key)), CANDIDATE_RULE, "candidate",
-                                      True, alias_span(text, node, key, value)))
+                out.sites.append(Site(ctx, Scalar.of(value), 0, value.value, format_path((*parts, key)), CANDIDATE_RULE,
+                                      "candidate", True, alias_span(text, node, key, value)))
 
 
 def _walk(root: Node, prefix: tuple[PathPart, ...], skip: tuple[str, ...] = ()) -> Iterator[tuple[Node, tuple[PathPart, ...]]]:

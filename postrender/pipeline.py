@@ -17,7 +17,7 @@ from .plan import Plan, make_plan
 from .pullsecrets import secret_edits
 from .rules import RuleSet, load_rules
 from .settings import Settings
-from .splice import Edit, OverlappingEdits, pieces, render_value, scalar_edits
+from .splice import Edit, OverlappingEdits, in_order, pieces, render_value, scalar_edits
 
 EMPTY_OUTPUT = "# civitas-postrender: the input stream held no documents\n"
 
@@ -81,7 +81,7 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
         raise InputError(*(f"strict: {p}" for p in findings.not_references + unruled))
     warnings = findings.warnings + findings.not_references + unruled
     edits = _image_edits(text, plan) + findings.secret_edits
-    ordered = sorted(set(edits))
+    ordered = in_order(edits)
     for before, after in zip(ordered, ordered[1:]):
         if after.start < before.end:  # checked now, so a bug never shows up half-way through writing
             raise OverlappingEdits(f"edits overlap at character {after.start}")
@@ -91,9 +91,9 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
 def _image_edits(text: str, plan: Plan) -> list[Edit]:
     """Edit each scalar where it is written; where a node is reached only through aliases
     (``image: *ref`` anchored on some other value), replace the alias tokens instead."""
-    sites_by_node: dict[int, list[tuple[Site, str]]] = defaultdict(list)
+    sites_by_node: dict[tuple[int, int], list[tuple[Site, str]]] = defaultdict(list)
     for site, target in plan.rewrites:
-        sites_by_node[id(site.node)].append((site, target))
+        sites_by_node[site.node.span].append((site, target))  # one node, reached once or through aliases
     edits: list[Edit] = []
     for group in sites_by_node.values():
         node = group[0][0].node

@@ -8,7 +8,9 @@ JSON, which YAML reads the same.
 """
 from __future__ import annotations
 
+import functools
 import json
+from sys import intern
 from collections.abc import Sequence
 
 from .finder import SecretSite, alias_span
@@ -32,7 +34,7 @@ def secret_edits(text: str, sites: Sequence[SecretSite], secrets: Sequence[str],
         done.add(identity)
         edit = _edit_for(text, site, node, keys, secrets, warnings)
         if edit is not None:
-            edits.append(edit)
+            edits.append(Edit(edit.start, edit.end, intern(edit.text)))  # the same few texts, many times
     return edits
 
 
@@ -211,6 +213,7 @@ def _is_json(node: MappingNode) -> bool:
     return bool(node.value) and all(isinstance(k, ScalarNode) and k.style == '"' for k, _ in node.value)
 
 
+@functools.lru_cache(maxsize=64)
 def _scalar(secret: str) -> str:
     """Plain where YAML reads it as a string (``regcred``), quoted where it would not (``1e3``, ``true``)."""
     import yaml

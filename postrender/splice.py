@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .nodes import ScalarNode
+from .nodes import Scalar, ScalarNode
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Edit:
     start: int
     end: int
@@ -25,13 +25,23 @@ class OverlappingEdits(AssertionError):
 
 
 def apply(text: str, edits: list[Edit]) -> str:
-    return "".join(pieces(text, edits))
+    return "".join(pieces(text, in_order(edits)))
 
 
-def pieces(text: str, edits: list[Edit]) -> Iterator[str]:
-    """The edited text in pieces, in order: written one by one, no second copy of a large stream."""
+def in_order(edits: list[Edit]) -> list[Edit]:
+    """Edits sorted by position, duplicates (an alias reached twice) dropped."""
+    return sorted(set(edits), key=_position)
+
+
+def _position(edit: Edit) -> tuple[int, int]:
+    return edit.start, edit.end
+
+
+def pieces(text: str, ordered: list[Edit]) -> Iterator[str]:
+    """The edited text in pieces (``ordered`` as from :func:`in_order`): written one by one,
+    no second copy of a large stream."""
     position = 0
-    for edit in sorted(set(edits)):
+    for edit in ordered:
         if edit.start < position:
             raise OverlappingEdits(f"edits overlap at character {edit.start}")
         yield text[position:edit.start]
@@ -40,7 +50,7 @@ def pieces(text: str, edits: list[Edit]) -> Iterator[str]:
     yield text[position:]
 
 
-def scalar_edits(text: str, node: ScalarNode, replacements: list[tuple[int, str, str]]) -> list[Edit]:
+def scalar_edits(text: str, node: Scalar | ScalarNode, replacements: list[tuple[int, str, str]]) -> list[Edit]:
     """Edits that turn ``node.value[offset:offset+len(old)]`` into ``new`` for each replacement.
 
     Image references hold no quotes, escapes or spaces, so each one appears in the
@@ -74,7 +84,7 @@ def render_value(value: str, replacements: list[tuple[int, str, str]]) -> str:
 _PLAIN_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@+-]*(?::[A-Za-z0-9._/@+-]+)*\Z")
 
 
-def _rewrite_whole(text: str, start: int, end: int, node: ScalarNode, replacements: list[tuple[int, str, str]]) -> Edit:
+def _rewrite_whole(text: str, start: int, end: int, node: Scalar | ScalarNode, replacements: list[tuple[int, str, str]]) -> Edit:
     value = node.value
     for offset, old, new in sorted(set(replacements), reverse=True):
         value = value[:offset] + new + value[offset + len(old):]
