@@ -87,7 +87,8 @@ def phases(data: bytes) -> list[dict[str, Any]]:
                   lambda: _image_edits(text, plan) + secret_edits(text, findings.secrets, settings.pull_secrets, []))
     if hasattr(splice, "pieces"):  # newer core: written piece by piece
         sink = open(os.devnull, "wb")  # noqa: SIM115 (discard: RSS must not count the output)
-        timed("output (pieces, encoded one by one)", rows, lambda: [sink.write(p.encode("utf-8")) for p in splice.pieces(text, edits)])
+        ordered = sorted(set(edits), key=lambda e: (e.start, e.end))  # the core sorts before pieces()
+        timed("output (pieces, encoded one by one)", rows, lambda: [sink.write(p.encode("utf-8")) for p in splice.pieces(text, ordered)])
     else:
         output = timed("apply (splice, join)", rows, lambda: splice.apply(text, edits))
         timed("encode (str -> bytes)", rows, lambda: output.encode("utf-8"))

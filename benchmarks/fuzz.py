@@ -13,10 +13,9 @@ post-render command in-process, and checks each run:
 Seeded and repeatable.  Prints counts per exit code and failure kind; saves every failing
 input (with its arguments and stderr) under /tmp/civitas-fuzz/.
 
-    python benchmarks/fuzz.py --iterations 5000 --seed 1 [--corpus] [--strict]
+    python benchmarks/fuzz.py --iterations 5000 --seed 1 [--corpus]
 
-Failures matching a bug already reported (see tests/pending_hostile_cases.py) are counted
-as "known:<bug>" and do not fail the run unless --strict is given.
+Any failure makes the exit status 1.
 """
 from __future__ import annotations
 
@@ -263,20 +262,7 @@ def check(args: Sequence[str], data: bytes, outcome: Outcome) -> str | None:
     return None
 
 
-def known_bug(args: Sequence[str], data: bytes, outcome: Outcome, failure: str) -> str | None:
-    """Failures that match a bug already reported in tests/pending_hostile_cases.py."""
-    if failure == "exit-3" and "ReaderError" in outcome.stderr:
-        return "bug9-reader-error"
-    if failure == "exit-3" and "RecursionError" in outcome.stderr:
-        return "bug8-recursion"
-    if failure in ("output-not-yaml", "not-idempotent") and any(a == "--pull-secret" for a in args):
-        plain = [a for i, a in enumerate(args) if a != "--pull-secret" and (i == 0 or args[i - 1] != "--pull-secret")]
-        if check(plain, data, run_inprocess(plain, data)) is None:
-            return "bug2-3-pull-secret-insertion"
-    return None
-
-
-def fuzz(streams: Sequence[Path], iterations: int, seed: int, save: bool = True, strict: bool = False,
+def fuzz(streams: Sequence[Path], iterations: int, seed: int, save: bool = True,
          log: Callable[[str], None] | None = print) -> tuple[collections.Counter[str], list[Path]]:
     """Run ``iterations`` mutations; return the counts (exit codes, failure kinds) and saved inputs."""
     rnd = random.Random(seed)
@@ -292,17 +278,16 @@ def fuzz(streams: Sequence[Path], iterations: int, seed: int, save: bool = True,
         failure = check(args, data, outcome)
         if failure is None:
             continue
-        known = None if strict else known_bug(args, data, outcome, failure)
-        counts[f"known:{known}" if known else f"FAIL:{failure}"] += 1
+        counts[f"FAIL:{failure}"] += 1
         if save:
             SAVE_DIR.mkdir(parents=True, exist_ok=True)
-            stem = SAVE_DIR / f"seed{seed}-{i:06d}-{known or failure}"
+            stem = SAVE_DIR / f"seed{seed}-{i:06d}-{failure}"
             stem.with_suffix(".yaml").write_bytes(data)
             stem.with_suffix(".txt").write_text(
                 f"source: {path}\nmutations: {' '.join(names)}\nargs: {' '.join(args)}\nexit: {outcome.code}\n"
                 f"stderr:\n{outcome.stderr}\n")
             saved.append(stem.with_suffix(".yaml"))
-        if log and not known:
+        if log:
             log(f"[{i}] {failure}: {path.name} {names} {args}: {outcome.stderr.strip()[:200]}")
     return counts, saved
 
@@ -319,13 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--corpus", action="store_true", help="also mutate ../shared/corpus streams under 1.5 MB")
-    parser.add_argument("--strict", action="store_true", help="count known (reported) bugs as failures too")
     parser.add_argument("--memory-mb", type=int, default=2048, help="address-space limit for this process")
     options = parser.parse_args(argv)
     limit = options.memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     streams = default_streams(options.corpus)
-    counts, saved = fuzz(streams, options.iterations, options.seed, strict=options.strict)
+    counts, saved = fuzz(streams, options.iterations, options.seed)
     print(f"{options.iterations} mutations of {len(streams)} streams, seed {options.seed}")
     for key in sorted(counts):
         print(f"  {key}: {counts[key]}")

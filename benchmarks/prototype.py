@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             out.write(view[start:end])
             continue
         text, position = chunks[doc_index], 0  # type: ignore[index]
-        for edit in sorted(set(doc_edits)):
+        for edit in sorted(set(doc_edits), key=lambda e: (e.start, e.end)):  # the core's Edit may not be orderable
             out.write(text[position:edit.start].encode("utf-8"))
             out.write(edit.text.encode("utf-8"))
             position = edit.end

@@ -65,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     files, origin = corpus_files(args.corpus, ROOT / "fixtures")
     documents, corpus_size = load_corpus(files)
+    if args.image_dense:  # like the synthetic stream: every document holds images
+        documents = [d for d in documents if re.search(r"^\s*(?:-\s+)?image:", d.text, re.MULTILINE)
+                     and not re.search(r"^kind:\s*CustomResourceDefinition", d.text, re.MULTILINE)]
+        corpus_size = sum(len(d.text) for d in documents)
+        origin += " (image-dense: only documents with an image: field, no CRDs)"
     log(f"corpus: {origin} ({len(files)} files, {len(documents)} documents, {corpus_size / MB:.1f} MB); work dir {workdir}")
 
     small = one_document_stream(documents, workdir / "one-document.yaml")
@@ -117,6 +122,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="rendered chart streams to build from (default ../shared/corpus/charts; fixtures/ when absent)")
     parser.add_argument("--tool", help="command to benchmark (default: civitas-postrender next to this Python, else python -m postrender)")
     parser.add_argument("--no-kustomize", action="store_true", help="skip the kubectl kustomize row")
+    parser.add_argument("--image-dense", action="store_true",
+                        help="build the streams only from documents with an image: field (workloads, image-dense CRs)")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=COMMAND",
                         help="another post-renderer to measure side by side (settings flags are appended; its output "
                              "is compared byte for byte with post-render's), e.g. prototype='python benchmarks/prototype.py'")
