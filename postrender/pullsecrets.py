@@ -90,9 +90,7 @@ def _extend_existing(text: str, site: SecretSite, node: MappingNode, key: str, s
         before = text[:close].rstrip()[-1:]  # "[" when empty, "," after a trailing comma
         separator = {"[": "", ",": " "}.get(before, ", ")
         return Edit(close, close, separator + body)
-    last = len(value.value) - 1
-    alias = alias_span(text, value, last, value.value[last])
-    last_end = alias[1] if alias else _content_end(value.value[last])
+    last_end = _content_end(text, value)
     position = last_end if text[last_end - 1] == "\n" else _end_of_line(text, last_end)
     indent = " " * _dash_column(text, value)
     lines = "".join(f"{indent}- {_block_item(site.style, s)}{eol}" for s in missing)
@@ -227,16 +225,23 @@ def _body_start(text: str, position: int) -> int:
     return position
 
 
-def _content_end(node: Node) -> int:
+def _content_end(text: str, node: Node) -> int:
     """Where a node's own characters end.  A block collection's end mark sits at the next
-    token (often the start of a later line), so follow its last entry down to a scalar."""
+    token (often the start of a later line), so follow its last entry down to a scalar;
+    an alias on the way ends at its ``*name`` token, not at the anchored node."""
     while True:
         if isinstance(node, MappingNode) and node.value and not node.flow_style:
             key, value = node.value[-1]
             if isinstance(value, ScalarNode) and value.value == "" and value.style == "":
                 return int(key.end_mark.index)  # "name:" with no value: its mark may sit on a later line
+            alias = alias_span(text, node, key.value, value) if isinstance(key, ScalarNode) else None
+            if alias:
+                return alias[1]
             node = value
         elif isinstance(node, SequenceNode) and node.value and not node.flow_style:
+            alias = alias_span(text, node, len(node.value) - 1, node.value[-1])
+            if alias:
+                return alias[1]
             node = node.value[-1]
         else:
             return int(node.end_mark.index)

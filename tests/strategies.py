@@ -217,7 +217,7 @@ def pod_spec(draw: st.DrawFn, pool: list[Ref], private: tuple[str, ...], refs: l
         names = draw(st.lists(st.sampled_from(["regcred", "existing", "other-secret"]), min_size=0, max_size=2, unique=True))
         entries = [{"name": n} for n in names]
         if existing_secrets == "anywhere" and draw(st.booleans()):
-            spec = {"imagePullSecrets": entries, **spec}  # before other keys (block style: see pending bug 1)
+            spec = {"imagePullSecrets": entries, **spec}  # before other keys
         else:
             spec["imagePullSecrets"] = entries  # as the last key
     return spec

@@ -3,8 +3,8 @@
 A row either expects an exact stdout (exit 0, byte for byte) or exit 1 with one line on
 stderr holding every fragment (document index and line for input errors) and nothing on
 stdout.  Every case runs the real executable under a memory and CPU limit, so a hang or a
-blow-up fails the case instead of the suite.  Cases the core still gets wrong live in
-``pending_hostile_cases.py`` (not collected) until they are fixed.
+blow-up fails the case instead of the suite.  Inputs the core once got wrong are in
+``test_hostile_regressions.py``.
 """
 from __future__ import annotations
 
