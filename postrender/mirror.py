@@ -65,10 +65,10 @@ def merge(entries: Iterable[dict[str, Any]], registry: str | None, folder: str |
 
 def _merged(ref: ImageRef, entries: list[dict[str, Any]], registry: str | None, folder: str | None) -> dict[str, Any]:
     occurrences: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: set[tuple[tuple[str, Any], ...]] = set()
     for entry in entries:
         for occurrence in entry.get("occurrences") or ():
-            key = json.dumps(occurrence, sort_keys=True)
+            key = tuple(sorted(occurrence.items()))  # values are plain scalars: hashable as they are
             if key not in seen:  # the same file given twice, or a stream and its own --images-out
                 seen.add(key)
                 occurrences.append(occurrence)

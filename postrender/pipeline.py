@@ -12,7 +12,6 @@ from typing import Any
 from .documents import Stream, documents
 from .errors import InputError
 from .finder import Findings, Site, find
-from .imagelist import image_list
 from .plan import Plan, make_plan
 from .pullsecrets import secret_edits
 from .rules import RuleSet, load_rules
@@ -44,6 +43,8 @@ class Result:
         return "".join(self.chunks())
 
     def image_list(self, settings: Settings) -> dict[str, Any]:
+        from .imagelist import image_list  # only with --images-out: json and tempfile cost start-up time
+
         return image_list(self.plan, settings.registry, settings.folder)
 
 

@@ -133,7 +133,7 @@ def _as_image_list(text: str) -> dict[str, Any] | None:
 
 
 def _stream_entries(text: str, settings: Settings, rules: RuleSet, label: str, reporter: Reporter) -> list[dict[str, Any]]:
-    findings = collect(text, rules)
+    findings = collect(text, rules, keep_secret_sites=False)  # pod-spec trees are not needed here (memory)
     # Without a registry nothing is private; "" never equals a domain, and targets are dropped later.
     plan = make_plan(findings.sites, settings, settings.registry or "")
     unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image in a kind no rule covers; "

@@ -5,7 +5,6 @@ import sys
 
 from ..documents import decode
 from ..errors import ConfigError
-from ..imagelist import dumps, write_atomically
 from ..pipeline import post_render
 from ..report import Reporter
 from ..settings import Settings
@@ -25,6 +24,8 @@ def run_post_render(settings: Settings) -> int:
     for warning in result.warnings:
         reporter.warning(warning)
     if settings.images_out is not None:
+        from ..imagelist import dumps, write_atomically  # imported only when asked for (start-up time)
+
         try:
             write_atomically(settings.images_out, dumps(result.image_list(settings)))
         except OSError as exc:
