@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .yamlfile import read_yaml_file
 from .paths import Evaluator, PathSyntaxError, compile_path
 
 PULL_SECRET_STYLES = ("names", "name", "strings")
@@ -139,20 +140,7 @@ def load_rules(extra_files: tuple[Path, ...] = ()) -> RuleSet:
 
 
 def load_rule_file(path: Path, eager: bool = True) -> list[Rule]:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"rule file {path}: cannot read it: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"rule file {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        data = yaml.load(text, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"rule file {path}{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    data = read_yaml_file(path, "rule file")
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise ConfigError(f"rule file {path}: expected a mapping with a 'rules:' list")
     unknown = sorted(set(data) - {"rules", "description"})
