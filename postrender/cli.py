@@ -80,7 +80,7 @@ def resolve_settings(params: dict[str, Any]) -> Any:
 @click.option("--images-out", metavar="FILE", help="Also write this render's image list as JSON, atomically. [env: CIVITAS_POSTRENDER_IMAGES_OUT]")
 @click.version_option(__version__, prog_name=PROG)
 @click.pass_context
-def cli(ctx: click.Context, **params: Any) -> None:
+def cli(ctx: click.Context, /, **params: Any) -> None:
     """Rewrite every container image in a rendered manifest stream to a private registry.
 
     With no command: read the stream Helm renders from stdin and write it to stdout

@@ -55,7 +55,7 @@ def _collector_paused() -> Iterator[None]:
 def _loader(source: str | bytes) -> Any:
     import yaml
 
-    class Loader(yaml.CBaseLoader):  # type: ignore[misc]
+    class Loader(yaml.CBaseLoader):
         # Tags are never used here: skip PyYAML's Python-level resolver, called once for
         # each of the ~250k nodes of a 10 MB stream.
         def resolve(self, kind: type, value: Any, implicit: Any) -> str:
@@ -63,8 +63,8 @@ def _loader(source: str | bytes) -> Any:
 
         # Path resolvers are never registered; PyYAML still calls these two per node. Builtins
         # that take the same arguments and do nothing cost a C call instead of a Python one.
-        descend_resolver = staticmethod(slice)  # (parent, index) -> ignored
-        ascend_resolver = staticmethod(tuple)  # () -> ignored
+        descend_resolver = staticmethod(slice)  # type: ignore[assignment]  # (parent, index) -> ignored
+        ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]  # () -> ignored
 
     return Loader(source)
 

@@ -31,7 +31,7 @@ def image_list(plan: Plan, registry: str | None, folder: str | None, *, with_fil
 
 
 def _first_rule(sites: Any) -> str:
-    return next(site.rule for site in sites if not site.candidate)
+    return str(next(site.rule for site in sites if not site.candidate))
 
 
 def _occurrence(site: Any, file: str | None) -> dict[str, Any]:

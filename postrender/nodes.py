@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from sys import intern
-from typing import NamedTuple
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = ["MappingNode", "Node", "Scalar", "ScalarNode", "SequenceNode", "get", "get_str", "items", "keys_of", "duplicate_keys"]
 
 
-class Mark(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Mark:
     index: int
     line: int  # 0-based, as libyaml counts
     column: int

@@ -26,7 +26,7 @@ class PathSyntaxError(ValueError):
 def compile_path(expression: str) -> Evaluator:
     """Compile a JSONPath expression into an evaluator ``(root, prefix) -> matches``."""
     from jsonpath_ng import jsonpath as jp
-    from jsonpath_ng import parse
+    from jsonpath_ng.parser import parse
 
     try:
         ast = parse(expression)
@@ -47,7 +47,7 @@ def compile_path(expression: str) -> Evaluator:
         if type(node).__name__ == "Wildcard" or (isinstance(node, jp.Slice) and node.start is None and node.end is None and node.step is None):
             return _all_children
         if isinstance(node, jp.Index):
-            indices = tuple(node.indices) if hasattr(node, "indices") else (node.index,)
+            indices = tuple(getattr(node, "indices", None) or (getattr(node, "index"),))  # renamed across versions
             return lambda n, p: _indices(n, p, indices)
         if isinstance(node, jp.Descendants):
             left, right = build(node.left), build(node.right)

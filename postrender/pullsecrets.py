@@ -178,7 +178,7 @@ def _indentless(node: MappingNode) -> bool:
     """Follow the document's own habit: are block sequences at the key's column?"""
     for key, value in node.value:
         if isinstance(value, SequenceNode) and not value.flow_style and value.value:
-            return value.start_mark.column == key.start_mark.column
+            return bool(value.start_mark.column == key.start_mark.column)
     return False
 
 

@@ -99,13 +99,13 @@ def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: 
                                         f"{site.text} is not served by {registry} (post-render makes it {target})",
                                         site.doc.hook, site.doc.kind, site.doc.name, site.text))
     if settings.pull_secrets:
-        for site in _unique(findings.secrets):
+        for pod_spec in _unique(findings.secrets):
             out.pod_specs += 1
-            missing = _missing_secrets(site, settings.pull_secrets)
+            missing = _missing_secrets(pod_spec, settings.pull_secrets)
             if missing:
-                out.problems.append(Problem(name, str(site.doc.where(site.anchor, site.path)),
-                                            f"pod spec without pull secret(s) {', '.join(missing)}", site.doc.hook,
-                                            site.doc.kind, site.doc.name))
+                out.problems.append(Problem(name, str(pod_spec.doc.where(pod_spec.anchor, pod_spec.path)),
+                                            f"pod spec without pull secret(s) {', '.join(missing)}", pod_spec.doc.hook,
+                                            pod_spec.doc.kind, pod_spec.doc.name))
 
 
 def _unique(sites: Iterable[SecretSite]) -> list[SecretSite]:

@@ -6,6 +6,7 @@ post-renderer for everything the chart's values do not reach.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ def values(values_file: Path, output: Path | None, **params: Any) -> None:
 
 def _read(path: Path) -> str:
     try:
-        data = click.get_binary_stream("stdin").read() if str(path) == "-" else path.read_bytes()
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     try:
