@@ -1,14 +1,14 @@
 """Rule matching: from one parsed document to the image sites and pod specs in it.
 
-Matching only reads nodes; it never sees modified data.  Every site keeps its
-scalar node (and so its position in the stream) for the splice step.
+Matching only reads nodes; it never sees modified data.  Every site keeps a compact
+record of its scalar (value, style, position in the stream) for the splice step.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from sys import intern
 from dataclasses import dataclass, field
+from sys import intern
 
 from . import heuristics
 from .errors import InputError, Where
@@ -22,7 +22,7 @@ POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 CANDIDATE_RULE = "heuristic/image-key"
 # A `default:` whose value could be a reference (a quick text test before walking a schema).
 # No leading \b: a literal first lets the search skip ahead (~40x faster); it matches a superset.
-# Only defaults naming a path, tag or digest count: a bare-word default ("busybox") is not walked.
+# A schema whose only image default is a bare word ("busybox") is therefore not walked.
 _DEFAULT_HINT = re.compile(r"""default["']?\s*:\s*["']?[A-Za-z0-9][\w.-]*(?:[:@/])""")
 
 
