@@ -6,43 +6,94 @@ loader skips tag resolution, and the collector is paused while nodes are built
 """
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InputError, Where
 from .finder import DocContext, context_of
+from .splice import Edit
 from .nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 BOM = "\ufeff"
+BOM_BYTES = BOM.encode("utf-8")
 _SOURCE = re.compile(r"^#[ \t]*Source:(.*)$", re.MULTILINE)  # stripped after matching: no backtracking
 
 
 @dataclass
 class Stream:
-    text: str  # without a BOM: offsets from the parser index this string
+    """The input: its UTF-8 bytes (no BOM) and the BOM it had.  The whole text is decoded only
+    when asked for: a few typographic characters make CPython store every character of a str
+    in 2 or 4 bytes, so post-render mode decodes one document at a time instead."""
+
+    data: bytes
     bom: str  # "\ufeff" or ""
-    # The UTF-8 bytes behind ``text`` (no BOM). libyaml reads them directly (a str would be
-    # encoded again inside PyYAML); the pipeline drops them once parsed to save memory.
-    data: bytes | None = None
+
+    @functools.cached_property
+    def text(self) -> str:
+        return decode_text(self.data)
 
 
 def decode(data: bytes) -> Stream:
+    if data.startswith(BOM_BYTES):
+        return Stream(data[len(BOM_BYTES):], BOM)
+    return Stream(data, "")
+
+
+def decode_text(data: bytes, first_index: int = 0, line_offset: int = 0) -> str:
+    """``data`` as text; invalid UTF-8 is an InputError naming document and line."""
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        where = Where(document=document_at(data, exc.start), line=data.count(b"\n", 0, exc.start) + 1)
+        where = Where(document=first_index + document_at(data, exc.start),
+                      line=line_offset + data.count(b"\n", 0, exc.start) + 1)
         raise InputError(f"{where}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
-    if text.startswith(BOM):
-        return Stream(text[1:], BOM, data[3:])
-    return Stream(text, "", data)
+
+
+@dataclass(slots=True)
+class Piece:
+    """One document's bytes (from its "---" line to the next), as post-render mode reads them."""
+
+    start: int  # byte offsets into Stream.data
+    end: int
+    index: int  # the index of the document it holds (or would hold: a piece of leading comments)
+    line: int  # its first line in the stream, 0-based
+    text: str | None = None  # decoded while it is read; kept only where it gets edits
+    edits: list[Edit] = field(default_factory=list)
+
+
+_UNSPLITTABLE = re.compile(rb"^(?:\.\.\.|%)", re.MULTILINE)
+
+
+def split(data: bytes) -> list[Piece]:
+    """The stream cut at its "---" lines, one document a piece, counted as libyaml counts them.
+
+    Streams with "..." document ends or "%" directives stay one piece (read whole), as their
+    documents need not begin at a "---"."""
+    if _UNSPLITTABLE.search(data):
+        return [Piece(0, len(data), 0, 0)]
+    starts = [m.start() for m in _MARKER.finditer(data)]
+    leading = not starts or starts[0] != 0  # bytes before the first "---"
+    if leading:
+        starts.insert(0, 0)
+    # ... which hold a document only when they have content, not just comments
+    leading_is_document = leading and _CONTENT_LINE.search(data, 0, starts[1] if len(starts) > 1 else len(data)) is not None
+    pieces: list[Piece] = []
+    index = line = 0
+    for number, (start, end) in enumerate(zip(starts, [*starts[1:], len(data)])):
+        pieces.append(Piece(start, end, index, line))
+        if number or not leading or leading_is_document:
+            index += 1
+        line += data.count(b"\n", start, end)
+    return pieces
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -53,6 +104,13 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _loader(source: str | bytes) -> Any:
+    return _loader_class()(source)
+
+
+@functools.lru_cache(maxsize=1)
+def _loader_class() -> type:
+    """Built once (PyYAML is imported on first use); a class per document would be garbage
+    the paused collector never frees."""
     import yaml
 
     class Loader(yaml.CBaseLoader):
@@ -66,35 +124,38 @@ def _loader(source: str | bytes) -> Any:
         descend_resolver = staticmethod(slice)  # type: ignore[assignment]  # (parent, index) -> ignored
         ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]  # () -> ignored
 
-    return Loader(source)
+    return Loader
 
 
 _DEFAULT_TAGS = {ScalarNode: "tag:yaml.org,2002:str", SequenceNode: "tag:yaml.org,2002:seq", MappingNode: "tag:yaml.org,2002:map"}
 
 
-def documents(text: str, data: bytes | None = None) -> Iterator[tuple[Node, DocContext]]:
+def documents(text: str, data: bytes | None = None, *, first_index: int = 0, line_offset: int = 0,
+              piece: int = 0) -> Iterator[tuple[Node, DocContext]]:
     """Yield each document that is a mapping with its context; empty documents are skipped.
 
     Document indexes count every document a YAML loader sees, comment-only ones included.
     The collector stays paused while documents are read and matched (node trees hold no
     cycles; reference counting frees them).  ``data``, when given, is ``text`` as UTF-8.
+    ``first_index``, ``line_offset`` and ``piece`` place a piece of a stream within it.
     """
     import yaml
 
     loader = _loader(data if data is not None else text)  # libyaml's marks count characters either way
-    index, previous_end = 0, 0
+    index, previous_end = first_index, 0
     try:
-        with _collector_paused():
+        with collector_paused():
             while True:
                 try:
                     if not loader.check_node():
                         return
                     root = loader.get_node()
                 except yaml.MarkedYAMLError as exc:
-                    raise _syntax_error(text, exc, index, previous_end) from None
+                    raise _syntax_error(text, exc, index, previous_end, line_offset) from None
                 except yaml.reader.ReaderError as exc:  # control characters; libyaml reads ahead, so locate by offset
                     raw = data if data is not None else text.encode("utf-8")
-                    where = Where(document=document_at(raw, exc.position), line=raw.count(b"\n", 0, exc.position) + 1)
+                    where = Where(document=first_index + document_at(raw, exc.position),
+                                  line=line_offset + raw.count(b"\n", 0, exc.position) + 1)
                     raise InputError(f"{where}: invalid YAML: {exc.reason} (U+{exc.character:04X} at byte {exc.position})") from None
                 except RecursionError:
                     where = Where(document=index, template=_template(text, previous_end, len(text)))
@@ -102,10 +163,11 @@ def documents(text: str, data: bytes | None = None) -> Iterator[tuple[Node, DocC
                 template = _template(text, previous_end, root.start_mark.index)
                 previous_end = root.end_mark.index
                 if isinstance(root, MappingNode):
-                    yield root, context_of(root, index, template)
+                    yield root, context_of(root, index, template, line_offset, piece)
                 elif not (isinstance(root, ScalarNode) and root.value == "" and root.style == ""):
                     kind = "a list" if not isinstance(root, ScalarNode) else "a scalar"
-                    where = Where(document=index, template=template, line=root.start_mark.line + 1, column=root.start_mark.column + 1)
+                    where = Where(document=index, template=template, line=line_offset + root.start_mark.line + 1,
+                                  column=root.start_mark.column + 1)
                     raise InputError(f"{where}: the document is {kind}, not a Kubernetes object (a mapping)")
                 index += 1
     finally:
@@ -133,12 +195,12 @@ def _template(text: str, start: int, end: int) -> str | None:
     return found
 
 
-def _syntax_error(text: str, exc: Exception, index: int, previous_end: int) -> InputError:
+def _syntax_error(text: str, exc: Exception, index: int, previous_end: int, line_offset: int = 0) -> InputError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     position = mark.index if mark is not None else len(text)
     template = _template(text, previous_end, min(position, len(text)))
     where = Where(document=index, template=template,
-                  line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None)
+                  line=line_offset + mark.line + 1 if mark else None, column=mark.column + 1 if mark else None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     detail = f"{context}, {problem}" if context else problem

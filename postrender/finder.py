@@ -16,7 +16,6 @@ from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, duplicat
 from .paths import PathPart, format_path
 from .reference import parse_reference
 from .rules import CompiledPath, NamedValues, Rule, RuleSet
-from .splice import Edit
 
 POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 CANDIDATE_RULE = "heuristic/image-key"
@@ -37,12 +36,14 @@ class DocContext:
     namespace: str | None
     api_version: str | None
     hook: str | None
+    line_offset: int = 0  # where the text the nodes were read from begins in the stream
+    piece: int = 0  # which piece of the stream (post-render mode reads one document at a time)
 
     def where(self, node: Node | Scalar | None = None, path: str | None = None) -> Where:
         mark = node.start_mark if node is not None else None
         return Where(
             document=self.index, template=self.template, kind=self.kind, name=self.name,
-            line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None, path=path,
+            line=self.line_offset + mark.line + 1 if mark else None, column=mark.column + 1 if mark else None, path=path,
         )
 
 
@@ -81,10 +82,9 @@ class Findings:
     secrets: list[SecretSite] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     not_references: list[str] = field(default_factory=list)  # image fields holding no reference
-    secret_edits: list[Edit] = field(default_factory=list)  # made per document, while its nodes are alive
 
 
-def context_of(root: Node, index: int, template: str | None) -> DocContext:
+def context_of(root: Node, index: int, template: str | None, line_offset: int = 0, piece: int = 0) -> DocContext:
     def shared(value: str | None) -> str | None:
         return None if value is None else intern(value)  # repeated across documents
 
@@ -98,6 +98,8 @@ def context_of(root: Node, index: int, template: str | None) -> DocContext:
         namespace=shared(get_str(metadata, "namespace")),
         api_version=shared(get_str(root, "apiVersion")),
         hook=shared(get_str(annotations, "helm.sh/hook")),
+        line_offset=line_offset,
+        piece=piece,
     )
 
 
@@ -157,7 +159,7 @@ class _Matcher:
                     if id(node) in seen:  # one object listed twice through aliases: read it once
                         continue
                     seen.add(id(node))
-                    item_ctx = context_of(node, self.ctx.index, self.ctx.template)
+                    item_ctx = context_of(node, self.ctx.index, self.ctx.template, self.ctx.line_offset, self.ctx.piece)
                     find(node, item_ctx, self.rules, self.out, parts, self.text, (*ancestors, id(root)))
 
     # -- the places images live ------------------------------------------------------------

@@ -4,14 +4,15 @@ stream -> documents -> rule matching -> image sites -> plan -> text edits -> out
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from itertools import groupby
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .documents import Stream, documents
+from .documents import Piece, Stream, collector_paused, decode_text, documents, split
 from .errors import InputError
-from .finder import Findings, Site, find
+from .finder import DocContext, Findings, Site, find
+from .nodes import Node
 from .plan import Plan, make_plan
 from .pullsecrets import secret_edits
 from .rules import RuleSet, load_rules
@@ -23,24 +24,32 @@ EMPTY_OUTPUT = "# civitas-postrender: the input stream held no documents\n"
 
 @dataclass
 class Result:
-    text: str  # the input text (no BOM)
+    data: bytes  # the input (no BOM)
     bom: str
-    edits: list[Edit]
+    pieces: list[Piece]  # the stream's documents; those with edits keep their text
     plan: Plan
     findings: Findings
     warnings: list[str] = field(default_factory=list)
 
-    def chunks(self) -> Iterator[str]:
-        """The output stream in pieces (the whole output is never held twice)."""
-        if not self.text or self.text.isspace():  # (strip() would copy a large stream)
-            yield EMPTY_OUTPUT  # Helm 4 rejects an empty post-renderer output
+    def chunks(self) -> Iterator[bytes]:
+        """The output stream in pieces: unchanged documents as the very input bytes, the
+        others spliced (the whole output is never held twice)."""
+        if not self.data or self.data.isspace():
+            yield EMPTY_OUTPUT.encode()  # Helm 4 rejects an empty post-renderer output
             return
-        yield self.bom
-        yield from pieces(self.text, self.edits)
+        yield self.bom.encode()
+        view = memoryview(self.data)
+        for piece in self.pieces:
+            if piece.edits:
+                assert piece.text is not None
+                for chunk in pieces(piece.text, piece.edits):
+                    yield chunk.encode("utf-8")
+            else:
+                yield bytes(view[piece.start:piece.end])
 
     @property
     def output(self) -> str:
-        return "".join(self.chunks())
+        return b"".join(self.chunks()).decode("utf-8")
 
     def image_list(self, settings: Settings) -> dict[str, Any]:
         from .imagelist import image_list  # only with --images-out: json and tempfile cost start-up time
@@ -48,60 +57,83 @@ class Result:
         return image_list(self.plan, settings.registry, settings.folder)
 
 
-def collect(text: str, rules: RuleSet, data: bytes | None = None, *,
-            pull_secrets: Sequence[str] = (), keep_secret_sites: bool = True) -> Findings:
+def collect(text: str, rules: RuleSet, data: bytes | None = None, *, keep_secret_sites: bool = True) -> Findings:
     """Every image site and pod spec in the stream (nothing is changed).
 
-    With ``pull_secrets`` the pull-secret edits are made document by document; without
-    ``keep_secret_sites`` each pod spec's node tree can then go (memory: a pod spec holds
-    its whole subtree, and a 100 MB stream holds tens of thousands of them).
+    Without ``keep_secret_sites`` each pod spec's node tree can go as soon as its document
+    is read (memory: a pod spec holds its whole subtree).
     """
     findings = Findings()
     for root, ctx in documents(text, data):
-        if ctx.kind is None:
-            raise InputError(f"{ctx.where(root)}: the document has no 'kind'; it is not a Kubernetes object")
         first = len(findings.secrets)
-        find(root, ctx, rules, findings, text=text)
-        if pull_secrets:
-            findings.secret_edits += secret_edits(text, findings.secrets[first:], pull_secrets, findings.warnings)
+        _find(root, ctx, rules, findings, text)
         if not keep_secret_sites:
             del findings.secrets[first:]
     return findings
 
 
+def _find(root: Node, ctx: DocContext, rules: RuleSet, findings: Findings, text: str) -> None:
+    if ctx.kind is None:
+        raise InputError(f"{ctx.where(root)}: the document has no 'kind'; it is not a Kubernetes object")
+    find(root, ctx, rules, findings, text=text)
+
+
 def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None) -> Result:
     registry = settings.require_registry()
     rules = rules if rules is not None else load_rules(settings.rules)
-    text = stream.text
-    findings = collect(text, rules, stream.data, pull_secrets=settings.pull_secrets, keep_secret_sites=False)
-    stream.data = None  # parsed: let the raw bytes go before the output is built
+    findings, parts = _read(stream.data, rules, settings.pull_secrets)
     plan = make_plan(findings.sites, settings, registry)
     unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image in a kind no rule covers; "
                "left as is (add a rule, or use --rewrite-candidates)" for s in plan.candidates_left]
     if settings.strict and (findings.not_references or unruled):
         raise InputError(*(f"strict: {p}" for p in findings.not_references + unruled))
     warnings = findings.warnings + findings.not_references + unruled
-    edits = _image_edits(text, plan) + findings.secret_edits
-    ordered = in_order(edits)
-    for before, after in zip(ordered, ordered[1:]):
-        if after.start < before.end:  # checked now, so a bug never shows up half-way through writing
-            raise OverlappingEdits(f"edits overlap at character {after.start}")
-    return Result(text, stream.bom, ordered, plan, findings, warnings)
+    _add_image_edits(parts, plan)
+    for piece in parts:
+        piece.edits = in_order(piece.edits)
+        for before, after in zip(piece.edits, piece.edits[1:]):
+            if after.start < before.end:  # checked now, so a bug never shows up half-way through writing
+                raise OverlappingEdits(f"edits overlap at character {after.start} of document {piece.index}")
+        if not piece.edits:
+            piece.text = None
+    return Result(stream.data, stream.bom, parts, plan, findings, warnings)
 
 
-def _image_edits(text: str, plan: Plan) -> list[Edit]:
+def _read(data: bytes, rules: RuleSet, pull_secrets: Sequence[str]) -> tuple[Findings, list[Piece]]:
+    """Read the stream one document at a time: its text is decoded, parsed, matched, given its
+    pull-secret edits, and kept only if it will be edited (memory: see ``Stream``)."""
+    findings = Findings()
+    parts = split(data)
+    with collector_paused():
+        for number, piece in enumerate(parts):
+            raw = data[piece.start:piece.end]
+            text = decode_text(raw, piece.index, piece.line)
+            first_site, first_secret = len(findings.sites), len(findings.secrets)
+            for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
+                _find(root, ctx, rules, findings, text)
+            if pull_secrets:
+                piece.edits += secret_edits(text, findings.secrets[first_secret:], pull_secrets, findings.warnings)
+            del findings.secrets[first_secret:]  # the pod-spec trees can go
+            if piece.edits or len(findings.sites) > first_site:
+                piece.text = text
+    return findings, parts
+
+
+def _add_image_edits(parts: list[Piece], plan: Plan) -> None:
     """Edit each scalar where it is written; where a node is reached only through aliases
     (``image: *ref`` anchored on some other value), replace the alias tokens instead."""
-    sites_by_node: dict[tuple[int, int], list[tuple[Site, str]]] = defaultdict(list)
-    for site, target in plan.rewrites:
-        sites_by_node[site.node.span].append((site, target))  # one node, reached once or through aliases
-    edits: list[Edit] = []
-    for group in sites_by_node.values():
+    # Sorted, then grouped: one node may hold several images (a version=image list) or be
+    # reached through aliases.  (A list sorts in place; a dict of lists would cost far more.)
+    rewrites = sorted(((site.doc.piece, site.node.start, site.node.end, site.offset, site, target)
+                       for site, target in plan.rewrites), key=lambda r: r[:4])
+    for (number, _, _), group_iter in groupby(rewrites, key=lambda r: r[:3]):
+        group = [(r[4], r[5]) for r in group_iter]
+        piece = parts[number]
+        assert piece.text is not None
         node = group[0][0].node
         replacements = [(site.offset, site.text, target) for site, target in group]
         if any(site.alias is None for site, _ in group):
-            edits += scalar_edits(text, node, replacements)
+            piece.edits += scalar_edits(piece.text, node, replacements)
             continue
         rendered = render_value(node.value, replacements)
-        edits += {Edit(*site.alias, rendered) for site, _ in group if site.alias is not None}
-    return edits
+        piece.edits += {Edit(*site.alias, rendered) for site, _ in group if site.alias is not None}

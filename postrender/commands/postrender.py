@@ -33,7 +33,7 @@ def run_post_render(settings: Settings) -> int:
     out = sys.stdout.buffer
     try:
         for chunk in result.chunks():  # everything is decided: writing can no longer fail half-way on our side
-            out.write(chunk.encode("utf-8"))
+            out.write(chunk)
         out.flush()
     except BrokenPipeError:
         raise  # the reader went away: SIGPIPE's default action ends us quietly (cli.main)
