@@ -81,7 +81,7 @@ def _find(root: Node, ctx: DocContext, rules: RuleSet, findings: Findings, text:
 def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None) -> Result:
     registry = settings.require_registry()
     rules = rules if rules is not None else load_rules(settings.rules)
-    findings, parts = _read(stream.data, rules, settings.pull_secrets)
+    findings, parts = read_stream(stream.data, rules, settings.pull_secrets)
     plan = make_plan(findings.sites, settings, registry)
     unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image in a kind no rule covers; "
                "left as is (add a rule, or use --rewrite-candidates)" for s in plan.candidates_left]
@@ -99,7 +99,8 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
     return Result(stream.data, stream.bom, parts, plan, findings, warnings)
 
 
-def _read(data: bytes, rules: RuleSet, pull_secrets: Sequence[str]) -> tuple[Findings, list[Piece]]:
+def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *,
+                keep_text: bool = True) -> tuple[Findings, list[Piece]]:
     """Read the stream one document at a time: its text is decoded, parsed, matched, given its
     pull-secret edits, and kept only if it will be edited (memory: see ``Stream``)."""
     findings = Findings()
@@ -114,7 +115,7 @@ def _read(data: bytes, rules: RuleSet, pull_secrets: Sequence[str]) -> tuple[Fin
             if pull_secrets:
                 piece.edits += secret_edits(text, findings.secrets[first_secret:], pull_secrets, findings.warnings)
             del findings.secrets[first_secret:]  # the pod-spec trees can go
-            if piece.edits or len(findings.sites) > first_site:
+            if keep_text and (piece.edits or len(findings.sites) > first_site):
                 piece.text = text
     return findings, parts
 

@@ -6,6 +6,7 @@ post-render mode, so the list names exactly the images post-render mode rewrites
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from ..cli import resolve_settings, settings_options
 from ..documents import decode
 from ..errors import InputError, PostrenderError
 from ..imagelist import image_list, write_atomically
-from ..pipeline import collect
+from ..pipeline import read_stream
 from ..plan import is_excluded, make_plan
 from ..reference import parse_reference
 from ..report import Reporter
@@ -112,11 +113,15 @@ def _read(path: Path) -> bytes:
 
 
 def _entries(label: str, data: bytes, settings: Settings, rules: RuleSet, reporter: Reporter) -> list[dict[str, Any]]:
-    text = decode(data).text
-    listing = _as_image_list(text)
-    if listing is not None:
-        return _list_entries(listing, settings, label)
-    return _stream_entries(text, settings, rules, label, reporter)
+    stream = decode(data)
+    if _JSON_START.match(stream.data):  # an image list is JSON; only then is the whole text decoded here
+        listing = _as_image_list(stream.text)
+        if listing is not None:
+            return _list_entries(listing, settings, label)
+    return _stream_entries(stream.data, settings, rules, label, reporter)
+
+
+_JSON_START = re.compile(rb"\s*\{")
 
 
 def _as_image_list(text: str) -> dict[str, Any] | None:
@@ -132,8 +137,8 @@ def _as_image_list(text: str) -> dict[str, Any] | None:
     return None
 
 
-def _stream_entries(text: str, settings: Settings, rules: RuleSet, label: str, reporter: Reporter) -> list[dict[str, Any]]:
-    findings = collect(text, rules, keep_secret_sites=False)  # pod-spec trees are not needed here (memory)
+def _stream_entries(data: bytes, settings: Settings, rules: RuleSet, label: str, reporter: Reporter) -> list[dict[str, Any]]:
+    findings, _ = read_stream(data, rules, keep_text=False)  # as post-render reads it, one document at a time
     # Without a registry nothing is private; "" never equals a domain, and targets are dropped later.
     plan = make_plan(findings.sites, settings, settings.registry or "")
     unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image in a kind no rule covers; "
