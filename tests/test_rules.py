@@ -116,3 +116,30 @@ def test_duplicate_rule_id_is_rejected(tmp_path: Path) -> None:
 def test_unreadable_rule_file_exits_1(tmp_path: Path) -> None:
     result = run_cli(["--registry", "registry.intern", "--rules", str(tmp_path / "missing.yaml")], GATEWAY)
     assert result.returncode == 1 and result.stdout == b"" and b"missing.yaml: cannot read it" in result.stderr
+
+
+def test_plain_paths_evaluate_as_jsonpath_ng_compiles_them() -> None:
+    """Built-in paths skip jsonpath-ng's parser (start-up time); on every fixture document
+    both must find the very same nodes at the very same paths."""
+    import yaml
+
+    from conftest import FIXTURES
+    from postrender.paths import _compile_simple, compile_with_jsonpath
+
+    rules = load_rules()
+    texts = set()
+    for rule in rules.rules:
+        for path in [*rule.pod_specs, *rule.containers, *rule.images, *rule.schema_defaults, *rule.items,
+                     *(n.path for n in rule.named_values), *(p.anchor for p in rule.pull_secrets)]:
+            texts.add(path.text)
+    texts |= {"$.spec['template'].spec", "$.items[0]", "$.*", "$..image"}
+    documents = [doc for stream in sorted(FIXTURES.rglob("*.yaml"))
+                 for doc in yaml.compose_all(stream.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+                 if isinstance(doc, yaml.MappingNode)]
+    assert len(documents) > 40
+    for text in sorted(texts):
+        simple = _compile_simple(text)
+        assert simple is not None, text  # every built-in path is a plain one
+        full = compile_with_jsonpath(text)
+        for doc in documents:
+            assert [(id(n), p) for n, p in simple(doc, ())] == [(id(n), p) for n, p in full(doc, ())], text
