@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +57,8 @@ def dumps(data: dict[str, Any]) -> str:
 
 def write_atomically(path: Path, content: str) -> None:
     """Write to a temporary file beside ``path`` and rename: readers never see half a file."""
+    import tempfile  # (with shutil, random, bz2 and lzma: only when a file is written)
+
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)

@@ -10,7 +10,7 @@ from sys import intern
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["MappingNode", "Node", "Scalar", "ScalarNode", "SequenceNode", "get", "get_str", "items", "keys_of", "duplicate_keys"]
+__all__ = ["MappingNode", "Node", "Scalar", "ScalarNode", "SequenceNode", "get", "get_key", "get_str", "items", "keys_of", "duplicate_keys"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,24 +58,25 @@ def items(node: Node | None) -> Iterator[tuple[str, Node]]:
                 yield key.value, value
 
 
-def get(node: Node | None, key: str) -> Node | None:
-    """The value under ``key``; the last one when the key is duplicated, as Kubernetes does."""
+def _last_pair(node: Node | None, key: str) -> tuple[ScalarNode, Node] | None:
     found = None
     if isinstance(node, MappingNode):
         for k, value in node.value:
             if isinstance(k, ScalarNode) and k.value == key:
-                found = value
+                found = (k, value)
     return found
+
+
+def get(node: Node | None, key: str) -> Node | None:
+    """The value under ``key``; the last one when the key is duplicated, as Kubernetes does."""
+    pair = _last_pair(node, key)
+    return pair[1] if pair else None
 
 
 def get_key(node: Node | None, key: str) -> ScalarNode | None:
     """The key node of the last pair named ``key``."""
-    found = None
-    if isinstance(node, MappingNode):
-        for k, _ in node.value:
-            if isinstance(k, ScalarNode) and k.value == key:
-                found = k
-    return found
+    pair = _last_pair(node, key)
+    return pair[0] if pair else None
 
 
 def get_str(node: Node | None, *keys: str) -> str | None:
@@ -95,12 +96,3 @@ def duplicate_keys(node: Node | None) -> set[str]:
     for key in keys_of(node):
         (dups if key in seen else seen).add(key)
     return dups
-
-
-def is_string(node: Node | None) -> bool:
-    """A scalar that YAML would read as a string with text in it (not null, not a bool/number).
-
-    Image references are never numbers; we only rule out the empty/null case here and leave
-    the rest to the reference parser.
-    """
-    return isinstance(node, ScalarNode) and node.value != "" and not (node.style == "" and node.value in ("~", "null", "Null", "NULL"))

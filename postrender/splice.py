@@ -24,10 +24,6 @@ class OverlappingEdits(AssertionError):
     """Two edits touch the same characters: a bug in the planner, never the user's fault."""
 
 
-def apply(text: str, edits: list[Edit]) -> str:
-    return "".join(pieces(text, in_order(edits)))
-
-
 def in_order(edits: list[Edit]) -> list[Edit]:
     """Edits sorted by position, duplicates (an alias reached twice) dropped."""
     return sorted(set(edits), key=_position)

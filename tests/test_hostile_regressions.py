@@ -10,20 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from test_hostile_inputs import REGISTRY, Case, run_bounded, run_case
-
-POD_WITH_SECRETS = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: p
-spec:
-  imagePullSecrets:
-    - name: existing
-  containers:
-    - name: a
-      image: nginx:1.25
-"""
+from test_hostile_inputs import POD_WITH_SECRETS, REGISTRY, Case, run_bounded, run_case
 
 
 def _list_bomb(levels: int = 8, width: int = 9) -> str:
