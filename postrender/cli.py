@@ -31,20 +31,14 @@ SUBCOMMANDS: dict[str, str] = {
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in SUBCOMMANDS if _importable(SUBCOMMANDS[name]))
+        return sorted(SUBCOMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = SUBCOMMANDS.get(name)
-        if target is None or not _importable(target):
+        if target is None:
             return None
         module, _, attr = target.partition(":")
         return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
-
-
-def _importable(target: str) -> bool:
-    from importlib.util import find_spec
-
-    return find_spec(target.partition(":")[0]) is not None
 
 
 def settings_options(func: F) -> F:
