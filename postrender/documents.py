@@ -174,6 +174,24 @@ def documents(text: str, data: bytes | None = None, *, first_index: int = 0, lin
         loader.dispose()
 
 
+def validate(text: str, data: bytes, *, first_index: int = 0, line_offset: int = 0) -> None:
+    """Check one document is valid YAML without building its nodes (libyaml's events, in C)."""
+    import yaml
+    from yaml._yaml import CParser
+
+    parser = CParser(data)
+    try:
+        parser.raw_parse()
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(text, exc, first_index, 0, line_offset) from None
+    except yaml.reader.ReaderError as exc:
+        where = Where(document=first_index + document_at(data, exc.position),
+                      line=line_offset + data.count(b"\n", 0, exc.position) + 1)
+        raise InputError(f"{where}: invalid YAML: {exc.reason} (U+{exc.character:04X} at byte {exc.position})") from None
+    finally:
+        parser.dispose()
+
+
 _MARKER = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 _CONTENT_LINE = re.compile(rb"^[ \t]*[^#%\s]", re.MULTILINE)
 

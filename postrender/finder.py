@@ -22,7 +22,7 @@ CANDIDATE_RULE = "heuristic/image-key"
 # A `default:` whose value could be a reference (a quick text test before walking a schema).
 # No leading \b: a literal first lets the search skip ahead (~40x faster); it matches a superset.
 # A schema whose only image default is a bare word ("busybox") is therefore not walked.
-_DEFAULT_HINT = re.compile(r"""default["']?\s*:\s*["']?[A-Za-z0-9][\w.-]*(?:[:@/])""")
+DEFAULT_HINT = re.compile(r"""default["']?\s*:\s*["']?[A-Za-z0-9][\w.-]*(?:[:@/])""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +245,7 @@ class _Matcher:
             self.add(node, offset, text, f"{format_path((*parts, index))} ({label})", "args", seq, index)
 
     def schema_defaults(self, schema: Node, parts: tuple[PathPart, ...]) -> None:
-        if self.text is not None and not _DEFAULT_HINT.search(self.text, schema.start_mark.index, schema.end_mark.index):
+        if self.text is not None and not DEFAULT_HINT.search(self.text, schema.start_mark.index, schema.end_mark.index):
             return  # CRD schemas are most of a chart's bytes; most hold no default that could be an image
         for node, node_parts in _walk(schema, parts):
             if not (node_parts and node_parts[-1] == "properties" and isinstance(node, MappingNode)):

@@ -5,13 +5,14 @@ stream -> documents -> rule matching -> image sites -> plan -> text edits -> out
 from __future__ import annotations
 
 from itertools import groupby
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .documents import Piece, Stream, collector_paused, decode_text, documents, split
+from .documents import Piece, Stream, collector_paused, decode_text, documents, split, validate
 from .errors import InputError
-from .finder import DocContext, Findings, Site, find
+from .finder import DEFAULT_HINT, DocContext, Findings, Site, find
 from .nodes import Node
 from .plan import Plan, make_plan
 from .pullsecrets import secret_edits
@@ -106,9 +107,13 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
     findings = Findings()
     parts = split(data)
     with collector_paused():
+        whole = len(parts) == 1
         for number, piece in enumerate(parts):
             raw = data[piece.start:piece.end]
             text = decode_text(raw, piece.index, piece.line)
+            if not whole and cannot_hold_images(text, rules):
+                validate(text, raw, first_index=piece.index, line_offset=piece.line)  # in C: no nodes built
+                continue
             first_site, first_secret = len(findings.sites), len(findings.secrets)
             for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
                 _find(root, ctx, rules, findings, text)
@@ -118,6 +123,30 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
             if keep_text and (piece.edits or len(findings.sites) > first_site):
                 piece.text = text
     return findings, parts
+
+
+_TOP_KIND = re.compile(r"^kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", re.MULTILINE)
+_TOP_API_VERSION = re.compile(r"^apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTILINE)
+
+
+def cannot_hold_images(text: str, rules: RuleSet) -> bool:
+    """True for a document whose kind's rules look nowhere (a Service, a Role) or only at CRD
+    schema defaults its text has none of: matching it would find nothing, so it is only
+    checked to be valid YAML.  Decided from its text, conservatively: one plain top-level
+    ``kind:`` and ``apiVersion:`` line each, else it is parsed like any other."""
+    kinds, versions = _TOP_KIND.findall(text), _TOP_API_VERSION.findall(text)
+    if len(kinds) != 1 or len(versions) != 1:
+        return False
+    matched = rules.for_kind(versions[0], kinds[0])
+    if not matched:
+        return False  # kinds no rule covers are searched for candidates
+    for rule in matched:
+        looks = (rule.pod_specs, rule.containers, rule.images, rule.named_values, rule.pull_secrets, rule.items)
+        if any(looks):
+            return False
+        if rule.schema_defaults and DEFAULT_HINT.search(text):
+            return False
+    return True
 
 
 def _add_image_edits(parts: list[Piece], plan: Plan) -> None:

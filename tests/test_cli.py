@@ -232,3 +232,35 @@ def test_fixture_stream_runs_from_another_directory(tmp_path: Path) -> None:
     result = run_cli([*FLAGS, "--pull-secret", "regcred"], stream, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(b"registry.intern/civitas/") == 9
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [("  ports: [80\n", "line 22 column 1"),  # a Service is only validated, never matched: its errors count the same
+     ("  selector: {app: \"a\x07\"}\n", "line 21")],
+)
+def test_errors_in_documents_that_cannot_hold_images(body: str, fragment: str) -> None:
+    service = ("---\n# Source: app/templates/service.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+               "spec:\n")
+    result = run_cli(FLAGS, DEPLOYMENT + service + body)
+    assert result.returncode == 1 and result.stdout == b""
+    message = result.stderr.decode()
+    assert "document 1" in message and fragment in message and message.count("\n") == 1
+
+
+def test_documents_that_cannot_hold_images_pass_through_unparsed_but_intact() -> None:
+    from postrender.pipeline import cannot_hold_images
+    from postrender.rules import load_rules
+
+    rules = load_rules()
+    service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports: [{port: 80}]\n"
+    assert cannot_hold_images(service, rules)
+    assert not cannot_hold_images(service.replace("Service", "Pod"), rules)  # a rule looks into Pods
+    assert not cannot_hold_images(service.replace("Service", "Gateway"), rules)  # no rule: candidates
+    assert not cannot_hold_images(service + "kind: Pod\n", rules)  # two kinds: parse it
+    assert not cannot_hold_images('{"apiVersion": "v1", "kind": "Service"}', rules)  # not plain lines: parse it
+    crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec: {}\n"
+    assert cannot_hold_images(crd, rules) and not cannot_hold_images(crd + "# default: quay.io/a/b:1\n", rules)
+    stream = DEPLOYMENT + "---\n" + service
+    result = run_cli(FLAGS, stream)
+    assert result.returncode == 0 and result.stdout.decode().endswith("---\n" + service)
