@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .reference import has_explicit_registry, is_qualified_reference, parse_reference
+from .reference import is_qualified_reference, parse_reference
 
 Embedded = tuple[int, str, "str | None"]
 
@@ -77,5 +77,3 @@ def in_args(args: list[str]) -> list[tuple[int, int, str, str]]:
 def is_candidate_key(key: str) -> bool:
     return bool(IMAGE_KEY.search(key)) and not _ABOUT_IMAGES.search(key.replace("Name", "").replace("_name", ""))
 
-
-__all__ = ["IMAGE_KEY", "in_args", "in_value", "is_candidate_key", "name_says_image", "has_explicit_registry"]

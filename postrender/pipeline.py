@@ -12,7 +12,7 @@ from typing import Any
 
 from .documents import Piece, Stream, collector_paused, decode_text, documents, split, validate
 from .errors import InputError
-from .finder import DEFAULT_HINT, DocContext, Findings, Site, find
+from .finder import DEFAULT_HINT, DocContext, Findings, find
 from .nodes import Node
 from .plan import Plan, make_plan
 from .pullsecrets import secret_edits
@@ -84,11 +84,7 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
     rules = rules if rules is not None else load_rules(settings.rules)
     findings, parts = read_stream(stream.data, rules, settings.pull_secrets)
     plan = make_plan(findings.sites, settings, registry)
-    unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image in a kind no rule covers; "
-               "left as is (add a rule, or use --rewrite-candidates)" for s in plan.candidates_left]
-    if settings.strict and (findings.not_references or unruled):
-        raise InputError(*(f"strict: {p}" for p in findings.not_references + unruled))
-    warnings = findings.warnings + findings.not_references + unruled
+    warnings = checked_warnings(findings, plan, settings, "left as is")
     _add_image_edits(parts, plan)
     for piece in parts:
         piece.edits = in_order(piece.edits)
@@ -98,6 +94,17 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
         if not piece.edits:
             piece.text = None
     return Result(stream.data, stream.bom, parts, plan, findings, warnings)
+
+
+def checked_warnings(findings: Findings, plan: Plan, settings: Settings, outcome: str) -> list[str]:
+    """Everything to warn about; with --strict, values that look like images but are not
+    rewritten (non-references, unruled candidates) are errors instead."""
+    unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image in a kind no rule covers; "
+               f"{outcome} (add a rule, or use --rewrite-candidates)" for s in plan.candidates_left]
+    problems = findings.not_references + unruled
+    if settings.strict and problems:
+        raise InputError(*(f"strict: {p}" for p in problems))
+    return findings.warnings + problems
 
 
 def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *,

@@ -120,7 +120,7 @@ def _fill_single(text: str, site: SecretSite, node: MappingNode, key: str, value
         if get(value, "name") is not None:
             return None
         if value.flow_style or not value.value:
-            brace = _body_start(text, value.start_mark.index)
+            brace = _opening_brace(text, value.start_mark.index)
             return Edit(brace + 1, brace + 1, f"name: {_scalar(secrets[0])}" + (", " if value.value else ""))
         first = value.value[0][0]
         return Edit(first.start_mark.index, first.start_mark.index, f"name: {_scalar(secrets[0])}{eol}{' ' * first.start_mark.column}")
@@ -133,7 +133,7 @@ def _fill_single(text: str, site: SecretSite, node: MappingNode, key: str, value
 
 def _insert_keys(text: str, node: MappingNode, keys: tuple[str, ...], style: str, secrets: Sequence[str], eol: str) -> Edit:
     if node.flow_style or not node.value:
-        brace = _body_start(text, node.start_mark.index)
+        brace = _opening_brace(text, node.start_mark.index)
         as_json = _is_json(node) or not node.value
         quote = json.dumps if as_json else str
         rendered = _flow_value(style, secrets, as_json)
@@ -219,7 +219,7 @@ def _scalar(secret: str) -> str:
     return secret if isinstance(yaml.safe_load(secret), str) else json.dumps(secret)
 
 
-def _body_start(text: str, position: int) -> int:
+def _opening_brace(text: str, position: int) -> int:
     while text[position] != "{":  # skip an anchor or tag
         position += 1
     return position

@@ -72,19 +72,21 @@ def scalar_edits(text: str, node: Scalar | ScalarNode, replacements: list[tuple[
 def render_value(value: str, replacements: list[tuple[int, str, str]]) -> str:
     """``value`` with the replacements made, as YAML text: plain where a reference is all it
     holds, double-quoted (valid YAML and JSON) otherwise."""
+    value = _replaced(value, replacements)
+    return value if _PLAIN_SAFE.match(value) else json.dumps(value, ensure_ascii=False)
+
+
+def _replaced(value: str, replacements: list[tuple[int, str, str]]) -> str:
     for offset, old, new in sorted(set(replacements), reverse=True):
         value = value[:offset] + new + value[offset + len(old):]
-    return value if _PLAIN_SAFE.match(value) else json.dumps(value, ensure_ascii=False)
+    return value
 
 
 _PLAIN_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@+-]*(?::[A-Za-z0-9._/@+-]+)*\Z")
 
 
 def _rewrite_whole(text: str, start: int, end: int, node: Scalar | ScalarNode, replacements: list[tuple[int, str, str]]) -> Edit:
-    value = node.value
-    for offset, old, new in sorted(set(replacements), reverse=True):
-        value = value[:offset] + new + value[offset + len(old):]
-    rendered = json.dumps(value, ensure_ascii=False)
+    rendered = json.dumps(_replaced(node.value, replacements), ensure_ascii=False)
     if node.style in ("|", ">") and text[start:end].endswith("\n"):
         rendered += "\r\n" if text[start:end].endswith("\r\n") else "\n"
     return Edit(start, end, rendered)

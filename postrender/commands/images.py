@@ -19,7 +19,7 @@ from ..cli import resolve_settings, settings_options
 from ..documents import decode
 from ..errors import InputError, PostrenderError
 from ..imagelist import image_list, write_atomically
-from ..pipeline import read_stream
+from ..pipeline import checked_warnings, read_stream
 from ..plan import is_excluded, make_plan
 from ..reference import parse_reference
 from ..report import Reporter
@@ -141,13 +141,7 @@ def _stream_entries(data: bytes, settings: Settings, rules: RuleSet, label: str,
     findings, _ = read_stream(data, rules, keep_text=False)  # as post-render reads it, one document at a time
     # Without a registry nothing is private; "" never equals a domain, and targets are dropped later.
     plan = make_plan(findings.sites, settings, settings.registry or "")
-    unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image in a kind no rule covers; "
-               "not listed, as post-render mode leaves it as is (add a rule, or use --rewrite-candidates)"
-               for s in plan.candidates_left]
-    problems = findings.not_references + unruled
-    if settings.strict and problems:
-        raise InputError(*(f"strict: {p}" for p in problems))
-    for warning in findings.warnings + problems:
+    for warning in checked_warnings(findings, plan, settings, "not listed, as post-render mode leaves it as is"):
         reporter.warning(f"{label}: {warning}")
     listed = image_list(plan, settings.registry, settings.folder, with_file=label)["images"]
     return [entry for entry in listed if entry.get("rewritten", True)]
