@@ -13,6 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 CORPUS = Path(os.environ.get("CIVITAS_POSTRENDER_CORPUS", ROOT.parent / "shared" / "corpus"))
 
+# Every subprocess the suite starts (``python -m postrender``, the Helm plugin's launcher, helm
+# itself) inherits this: the checkout's package comes first, so a stale installed copy can never
+# be what a test exercises.  tests/test_packaging.py checks the installed copy on purpose.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
+CLI = [sys.executable, "-m", "postrender"]  # the command line that runs the checkout's code
+
 
 @pytest.fixture
 def snapshot_yaml(snapshot):  # type: ignore[no-untyped-def]
@@ -26,13 +32,18 @@ def corpus() -> Path:
     return CORPUS
 
 
-def run_cli(args: list[str], stdin: bytes | str = b"", env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run the real executable in a subprocess: exit codes, stdout and stderr exactly as Helm sees them."""
-    if isinstance(stdin, str):
-        stdin = stdin.encode("utf-8")
+def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a spawned CLI: no CIVITAS_POSTRENDER_* leaking in from the caller, plus ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_POSTRENDER_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "postrender", *args], input=stdin, capture_output=True, env=full_env, cwd=cwd, timeout=120)
+    return full_env
+
+
+def run_cli(args: list[str], stdin: bytes | str = b"", env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run the checkout's CLI in a subprocess: exit codes, stdout and stderr exactly as Helm sees them."""
+    if isinstance(stdin, str):
+        stdin = stdin.encode("utf-8")
+    return subprocess.run([*CLI, *args], input=stdin, capture_output=True, env=cli_env(env), cwd=cwd, timeout=120)
 
 
 def corpus_streams() -> list[Path]:
