@@ -22,6 +22,8 @@ def image_list(plan: Plan, registry: str | None, folder: str | None, *, with_fil
             "rule": sorted({site.rule for site in image.sites})[0] if image.candidate else _first_rule(image.sites),
             "occurrences": [_occurrence(site, with_file) for site in image.sites],
         }
+        if image.override:
+            entry["override"] = image.override
         if image.candidate:
             entry["candidate"] = True
             entry["rewritten"] = image.rewrite

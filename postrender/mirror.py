@@ -26,7 +26,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import CollisionError
+from . import collisions
+from .errors import ConfigError
+from .plan import override_for
 from .reference import ImageRef, parse_reference
 
 FORMATS = ("text", "map", "json", "harbor", "skopeo", "civitas")
@@ -47,9 +49,10 @@ REGISTRY_TYPES = {
 # -- one list out of many ------------------------------------------------------------------
 
 
-def merge(entries: Iterable[dict[str, Any]], registry: str | None, folder: str | None) -> dict[str, Any]:
+def merge(entries: Iterable[dict[str, Any]], registry: str | None, folder: str | None,
+          overrides: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """One image-list document from the entries of many lists: deduplicated by source, sorted,
-    targets computed for ``registry``/``folder`` (``None`` without a registry)."""
+    targets computed for ``registry``/``folder``/``overrides`` (``None`` without a registry)."""
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     refs: dict[str, ImageRef] = {}
     for entry in entries:
@@ -58,12 +61,15 @@ def merge(entries: Iterable[dict[str, Any]], registry: str | None, folder: str |
             continue
         grouped[ref.normalized].append(entry)
         refs[ref.normalized] = ref
-    images = [_merged(refs[source], grouped[source], registry, folder) for source in sorted(grouped)]
-    _check_collisions(images, refs, folder)
+    images = [_merged(refs[source], grouped[source], registry, folder, override_for(refs[source], overrides))
+              for source in sorted(grouped)]
+    collisions.check((collisions.Landing(refs[image["source"]], repository_below(image, folder), _first_place(image))
+                      for image in images), registry)
     return {"registry": registry, "folder": folder, "images": images}
 
 
-def _merged(ref: ImageRef, entries: list[dict[str, Any]], registry: str | None, folder: str | None) -> dict[str, Any]:
+def _merged(ref: ImageRef, entries: list[dict[str, Any]], registry: str | None, folder: str | None,
+            override: str | None) -> dict[str, Any]:
     occurrences: list[dict[str, Any]] = []
     seen: set[tuple[tuple[str, Any], ...]] = set()
     for entry in entries:
@@ -78,7 +84,7 @@ def _merged(ref: ImageRef, entries: list[dict[str, Any]], registry: str | None, 
     rules = [str(o["rule"]) for o in occurrences if "rule" in o and (candidate or o.get("location") != "candidate")]
     merged: dict[str, Any] = {
         "source": ref.normalized,
-        "target": ref.at(registry, folder) if registry else None,
+        "target": ref.at(registry, folder, override) if registry else None,
         "registry": ref.domain,
         "repository": ref.path,
         "tag": ref.tag,
@@ -86,10 +92,18 @@ def _merged(ref: ImageRef, entries: list[dict[str, Any]], registry: str | None, 
         "rule": (min(rules) if candidate else rules[0]) if rules else min(str(e.get("rule")) for e in entries),
         "occurrences": occurrences,
     }
+    if override:
+        merged["override"] = override
     if candidate:
         merged["candidate"] = True
         merged["rewritten"] = True
     return merged
+
+
+def repository_below(image: dict[str, Any], folder: str | None) -> str:
+    """The repository a merged image gets below the registry (its override, else folder + path)."""
+    override = image.get("override")
+    return str(override) if override else (f"{folder}/{image['repository']}" if folder else str(image["repository"]))
 
 
 def _occurrence_order(occurrence: dict[str, Any]) -> tuple[str, int]:
@@ -97,26 +111,14 @@ def _occurrence_order(occurrence: dict[str, Any]) -> tuple[str, int]:
     return str(occurrence.get("file") or ""), document if isinstance(document, int) else -1
 
 
-def _check_collisions(images: Sequence[dict[str, Any]], refs: dict[str, ImageRef], folder: str | None) -> None:
-    # The registry is one prefix for all: paths that clash below it clash under any registry.
-    by_target: dict[str, list[str]] = defaultdict(list)
-    for image in images:
-        by_target[refs[image["source"]].at("", folder)].append(image["source"])
-    problems = [
-        f"collision: {len(sources)} different images would all become {target.lstrip('/')} below the registry: "
-        + "; ".join(f"{s} (first in {_first_place(images, s)})" for s in sources)
-        for target, sources in sorted(by_target.items()) if len(sources) > 1
-    ]
-    if problems:
-        raise CollisionError(*problems)
-
-
-def _first_place(images: Sequence[dict[str, Any]], source: str) -> str:
-    image = next(i for i in images if i["source"] == source)
+def _first_place(image: dict[str, Any]) -> str:
     if not image["occurrences"]:
-        return "?"
+        return "an image list without occurrences"
     o = image["occurrences"][0]
-    return f"{o.get('file', '?')} document {o.get('document')} {o.get('kind')}/{o.get('name')}"
+    where = f"{o.get('file', '?')} document {o.get('document')}"
+    if o.get("template"):
+        where += f" ({o['template']})"
+    return f"{where} {o.get('kind')}/{o.get('name')}" + (f" at {o['path']}" if o.get("path") else "")
 
 
 # -- plain forms -----------------------------------------------------------------------------
@@ -138,39 +140,85 @@ def to_json(listing: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
-class Skipped:
+class Note:
+    """An image the Harbor bodies do not place (``skipped``), or place with a caveat."""
+
     source: str
     reason: str
+    skipped: bool = True
 
 
-def harbor(listing: dict[str, Any]) -> tuple[dict[str, Any], list[Skipped]]:
+# Harbor's project-name rule (pkg/project/manager.go); anything else fails only when a replication runs.
+HARBOR_PROJECT = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
+
+
+def harbor(listing: dict[str, Any]) -> tuple[dict[str, Any], list[Note]]:
     """Harbor v2 API bodies that make Harbor hold exactly the listed images at their targets:
     ``registries`` (POST /registries) and pull ``policies`` (POST /replication/policies, after
     setting ``src_registry.id`` to the id Harbor gave the registry of that name)."""
     registry, folder = listing["registry"], listing["folder"]
-    skipped: list[Skipped] = []
-    # source registry -> repository -> tags
-    wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    notes: list[Note] = []
+    bad_projects: dict[str, str] = {}
+    # (source registry, dest_namespace, replace count) -> repository -> tags
+    wanted: dict[tuple[str, str, int], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for image in listing["images"]:
         tag = _selecting_tag(image)
         if tag is None:
-            skipped.append(Skipped(image["source"], "a digest-only reference cannot be selected by a Harbor tag filter; "
-                                                    "not in any policy: mirror it with --format skopeo"))
+            notes.append(Note(image["source"], "a digest-only reference cannot be selected by a Harbor tag filter; "
+                                               "not in any policy: mirror it with --format skopeo"))
             continue
-        if not folder and "/" not in image["repository"]:
-            skipped.append(Skipped(image["source"], f"Harbor cannot store {image['target']}: a repository needs a project "
-                                                    "(a path with a '/'); use --folder, or mirror it with --format skopeo"))
+        below = repository_below(image, folder)
+        if "/" not in below:
+            notes.append(Note(image["source"], f"Harbor cannot store {registry}/{below}: a repository needs a project "
+                                               "(a path with a '/'); use --folder, or mirror it with --format skopeo"))
             continue
-        wanted[image["registry"]][image["repository"]].add(tag)
-    registries = [_registry_body(domain) for domain in sorted(wanted)]
+        namespace, count = _destination(str(image["repository"]), below, folder, bool(image.get("override")))
+        project = below.partition("/")[0]
+        if not HARBOR_PROJECT.match(project):
+            bad_projects.setdefault(project, _project_problem(project, image, folder))
+            continue
+        if image["digest"]:
+            notes.append(Note(image["source"], f"pinned to {image['digest']}, but Harbor selects by tag only and copies what "
+                                               f"'{tag}' points to when the policy runs: if the tag has moved upstream, the "
+                                               "pinned digest is missing from the mirror (--format skopeo copies by digest)",
+                              skipped=False))
+        wanted[(image["registry"], namespace, count)][image["repository"]].add(tag)
+    if bad_projects:
+        raise ConfigError(*(bad_projects[p] for p in sorted(bad_projects)))
+    domains = sorted({domain for domain, _, _ in wanted})
+    registries = [_registry_body(domain) for domain in domains]
     policies: list[dict[str, Any]] = []
-    for domain in sorted(wanted):
-        for repositories, tags in _policy_filters(wanted[domain]):
-            policies.append(_policy_body(domain, repositories, tags, registry, folder))
+    for (domain, namespace, count) in sorted(wanted):
+        for repositories, tags in _policy_filters(wanted[(domain, namespace, count)]):
+            policies.append(_policy_body(domain, repositories, tags, registry, namespace, count))
     _unique_names(policies)
+    skipped = [n for n in notes if n.skipped]
     body = {"registry": registry, "folder": folder, "registries": registries, "policies": policies,
             "skipped": [{"source": s.source, "reason": s.reason} for s in skipped]}
-    return body, skipped
+    return body, notes
+
+
+def _destination(repository: str, below: str, folder: str | None, overridden: bool) -> tuple[str, int]:
+    """(dest_namespace, dest_namespace_replace_count) that make Harbor store ``repository`` at
+    ``below``: Harbor keeps the source path from component ``count`` on, below the namespace."""
+    if not overridden:
+        return folder or "", 0
+    components = repository.split("/")
+    for count in range(len(components)):  # keep as much of the source path as the target allows
+        kept = "/".join(components[count:])
+        if below.endswith("/" + kept):
+            return below[: -len(kept) - 1], count
+    raise AssertionError(f"override {below} does not end in {components[-1]}")  # plan.override_for rules this out
+
+
+def _project_problem(project: str, image: dict[str, Any], folder: str | None) -> str:
+    rule = "Harbor project names must match ^[a-z0-9]+(?:[._-][a-z0-9]+)*$ (Harbor fails only when the replication runs)"
+    if image.get("override"):
+        return f"override target {image['override']!r} of {image['source']}: project {project!r} is not valid: {rule}"
+    if folder:
+        return f"--folder {folder!r}: project {project!r} is not valid: {rule}"
+    return (f"flat scheme: {image['source']} would make {project!r}, its first path component, a Harbor project, "
+            f"which is not valid: {rule}; use --folder PROJECT to put every image below one project")
 
 
 def _selecting_tag(image: dict[str, Any]) -> str | None:
@@ -245,16 +293,17 @@ def _filters(name: str, tag: str) -> list[dict[str, str]]:
     return [{"type": "name", "value": name}, {"type": "tag", "value": tag, "decoration": "matches"}]
 
 
-def _policy_body(domain: str, repositories: list[str], tags: list[str], registry: str, folder: str | None) -> dict[str, Any]:
+def _policy_body(domain: str, repositories: list[str], tags: list[str], registry: str, namespace: str,
+                 count: int) -> dict[str, Any]:
     kind, url = REGISTRY_TYPES.get(domain, ("docker-registry", f"https://{domain}"))
-    prefix = f"{registry}/{folder}" if folder else registry
+    prefix = f"{registry}/{namespace}" if namespace else registry
     return {
-        "name": _policy_name(folder, domain, repositories),
+        "name": _policy_name(namespace, domain, repositories),
         "description": f"civitas-postrender: pull {len(repositories)} repositor{'y' if len(repositories) == 1 else 'ies'} "
                        f"x {len(tags)} tag(s) from {domain} into {prefix}",
         "src_registry": {"name": domain, "type": kind, "url": url},
-        "dest_namespace": folder or "",
-        "dest_namespace_replace_count": 0,
+        "dest_namespace": namespace,
+        "dest_namespace_replace_count": count,
         "filters": _filters(name_filter(repositories), tag_filter(tags)),
         "trigger": {"type": "manual"},
         "override": True,
@@ -266,8 +315,8 @@ def _policy_body(domain: str, repositories: list[str], tags: list[str], registry
 _NAME_UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
 
-def _policy_name(folder: str | None, domain: str, repositories: list[str]) -> str:
-    base = "-".join([folder or "flat", domain, repositories[0]])
+def _policy_name(namespace: str, domain: str, repositories: list[str]) -> str:
+    base = "-".join([namespace or "flat", domain, repositories[0]])
     if len(repositories) > 1:
         base += f"-and-{len(repositories) - 1}"
     return _NAME_UNSAFE.sub("-", base.lower())[: POLICY_NAME_MAX - 8]
@@ -301,7 +350,7 @@ def skopeo(listing: dict[str, Any]) -> str:
     by_dest: dict[str, dict[str, dict[str, set[str]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
     for image in listing["images"]:
         # Tags and digests hold no '/': the destination is the target up to its last one.
-        dest = (image["target"] or _relative_target(image, listing["folder"])).rpartition("/")[0]
+        dest = (image["target"] or "/" + repository_below(image, listing["folder"])).rpartition("/")[0]
         versions = by_dest[dest][image["registry"]][image["repository"]]
         if image["tag"]:
             versions.add(str(image["tag"]))
@@ -321,12 +370,6 @@ def skopeo(listing: dict[str, Any]) -> str:
     return "".join(f"---\n{doc}" for doc in documents) if documents else "# no images\n"
 
 
-def _relative_target(image: dict[str, Any], folder: str | None) -> str:
-    ref = parse_reference(image["source"])
-    assert ref is not None
-    return ref.at("", folder)
-
-
 # -- CIVITAS/CORE inventory --------------------------------------------------------------------
 
 
@@ -340,8 +383,7 @@ def civitas(listing: dict[str, Any]) -> str:
     rows = []
     for image in listing["images"]:
         if registry:
-            repository = f"{folder}/{image['repository']}" if folder else image["repository"]
-            where = registry
+            repository, where = repository_below(image, folder), registry
         else:
             repository, where = image["repository"], image["registry"]
         entry: dict[str, Any] = {"registry": where, "repository": repository, "tag": image["tag"] or ("latest" if not image["digest"] else None)}

@@ -10,7 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .errors import CollisionError
+from . import collisions
+from .errors import ConfigError
 from .finder import Site
 from .reference import ImageRef, parse_reference
 from .settings import Settings
@@ -25,6 +26,7 @@ class Image:
     sites: tuple[Site, ...]
     candidate: bool  # found only under image-like keys of kinds no rule covers
     rewrite: bool  # whether the stream is edited for it
+    override: str | None = None  # the target repository an 'overrides' entry gives it
 
     @property
     def source(self) -> str:
@@ -64,10 +66,11 @@ def make_plan(sites: Sequence[Site], settings: Settings, registry: str) -> Plan:
         candidate = all(site.candidate for site in group)
         rewrite = not candidate or settings.rewrite_candidates
         ref = refs[source]
-        plan.images.append(Image(ref, ref.at(registry, settings.folder), tuple(group), candidate, rewrite))
+        override = override_for(ref, settings.overrides)
+        plan.images.append(Image(ref, ref.at(registry, settings.folder, override), tuple(group), candidate, rewrite, override))
         if candidate and not rewrite:
             plan.candidates_left += group
-    _check_collisions(plan.images)
+    _check_collisions(plan.images, registry, settings.folder)
     return plan
 
 
@@ -78,6 +81,19 @@ def is_private(ref: ImageRef, registry: str) -> bool:
 
 def is_excluded(ref: ImageRef, patterns: Sequence[str]) -> bool:
     return any(_glob(p).match(ref.name) or _glob(p).match(ref.normalized) for p in patterns)
+
+
+def override_for(ref: ImageRef, overrides: Sequence[tuple[str, str]]) -> str | None:
+    """The target repository the first matching override gives ``ref`` (the --exclude glob)."""
+    for pattern, repository in overrides:
+        if is_excluded(ref, (pattern,)):
+            leaf = ref.path.rpartition("/")[2]
+            if repository.rpartition("/")[2] != leaf:
+                raise ConfigError(
+                    f"override {pattern!r}: {ref.normalized} would be stored as {repository}, but Harbor replication "
+                    f"and skopeo sync keep an image's last path component: end the target with '/{leaf}'")
+            return repository
+    return None
 
 
 @functools.lru_cache(maxsize=256)
@@ -101,15 +117,8 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts) + r"\Z")
 
 
-def _check_collisions(images: Sequence[Image]) -> None:
-    by_target: dict[str, list[Image]] = {}
-    for image in images:
-        if image.rewrite:
-            by_target.setdefault(image.target, []).append(image)
-    problems = []
-    for target, clashing in sorted(by_target.items()):
-        if len(clashing) > 1:
-            sources = "; ".join(f"{img.source} (first at {img.sites[0].doc.where(img.sites[0].node, img.sites[0].path)})" for img in clashing)
-            problems.append(f"collision: {len(clashing)} different images would all become {target}: {sources}")
-    if problems:
-        raise CollisionError(*problems)
+def _check_collisions(images: Sequence[Image], registry: str, folder: str | None) -> None:
+    """Only images the stream is edited for land on the registry."""
+    collisions.check((collisions.Landing(image.ref, image.ref.repository_at(folder, image.override),
+                                         str(image.sites[0].doc.where(image.sites[0].node, image.sites[0].path)))
+                      for image in images if image.rewrite), registry or None)

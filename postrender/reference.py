@@ -41,10 +41,16 @@ class ImageRef:
         """The tag and digest exactly as they follow the name."""
         return (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
 
-    def at(self, registry: str, folder: str | None) -> str:
-        """This image's path under another registry (and folder)."""
-        prefix = f"{registry}/{folder}" if folder else registry
-        return f"{prefix}/{self.path}{self.suffix}"
+    def repository_at(self, folder: str | None, override: str | None = None) -> str:
+        """The repository this image gets below the private registry: the override's when one
+        names it, else its own path below the folder."""
+        if override:
+            return override
+        return f"{folder}/{self.path}" if folder else self.path
+
+    def at(self, registry: str, folder: str | None, override: str | None = None) -> str:
+        """This image's reference under another registry (and folder, or its override)."""
+        return f"{registry}/{self.repository_at(folder, override)}{self.suffix}"
 
 
 @functools.lru_cache(maxsize=8192)

@@ -40,6 +40,8 @@ class Settings:
     strict: bool = False
     rewrite_candidates: bool = False
     log_file: Path | None = None
+    # (source glob, target repository below the registry), first match wins
+    overrides: tuple[tuple[str, str], ...] = ()
     config_file: Path | None = field(default=None, compare=False)
 
     def require_registry(self) -> str:
@@ -62,6 +64,7 @@ _FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "strict": ("STRICT", ("strict",), "bool"),
     "rewrite_candidates": ("REWRITE_CANDIDATES", ("rewriteCandidates", "rewrite_candidates"), "bool"),
     "log_file": ("LOG", ("logFile", "log_file"), "path"),
+    "overrides": ("OVERRIDES", ("overrides",), "overrides"),
 }
 
 
@@ -104,6 +107,13 @@ def validate(settings: Settings) -> None:
                 f"folder {settings.folder!r} is not a valid repository path: "
                 f"{', '.join(repr(b) for b in bad)} must be lowercase letters and digits "
                 "joined by '.', '_', '__' or '-', segments separated by single '/'"
+            )
+    for pattern, repository in settings.overrides:
+        bad = [c for c in repository.split("/") if not _PATH_COMPONENT.match(c)]
+        if bad or not pattern:
+            problems.append(
+                f"override {pattern!r}: {repository!r} is not a repository path below the registry "
+                "(lowercase letters and digits joined by '.', '_', '__' or '-', segments separated by single '/')"
             )
     for secret in settings.pull_secrets:
         if len(secret) > 253 or not _K8S_NAME.match(secret):
@@ -149,6 +159,8 @@ def _coerce(value: Any, kind: str, origin: str, base_dir: Path) -> Any:
         if not isinstance(value, (str, os.PathLike)):
             raise ConfigError(f"{origin}: expected a file path, got {type(value).__name__}")
         return _resolve_path(Path(value), base_dir)
+    if kind == "overrides":
+        return _as_overrides(value, origin)
     items = _as_list(value, origin)
     if kind == "paths":
         return tuple(_resolve_path(Path(item), base_dir) for item in items)
@@ -164,6 +176,20 @@ def _as_list(value: Any, origin: str) -> list[str]:
             out += [part.strip() for part in item.split(",") if part.strip()]
         return out
     raise ConfigError(f"{origin}: expected a list of strings or a comma-separated string")
+
+
+def _as_overrides(value: Any, origin: str) -> tuple[tuple[str, str], ...]:
+    """``{source glob: target repository}`` from the config file, ``glob=repository,...`` from
+    the environment; both keep their order (the first matching glob wins)."""
+    if isinstance(value, str):
+        pairs = [item.partition("=") for item in _as_list(value, origin)]
+        if all(sep and glob.strip() and target.strip() for glob, sep, target in pairs):
+            return tuple((glob.strip(), target.strip().strip("/")) for glob, _, target in pairs)
+    elif isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return tuple((k.strip(), v.strip().strip("/")) for k, v in value.items())
+    raise ConfigError(f"{origin}: expected source globs mapped to target repositories "
+                      "(config file: 'overrides: {docker.io/apache/superset: civitas/upstream/superset}'; "
+                      "environment: 'GLOB=REPOSITORY,...')")
 
 
 def _resolve_path(path: Path, base_dir: Path) -> Path:

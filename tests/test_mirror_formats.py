@@ -181,13 +181,26 @@ def rendered(paths: list[Path], **settings: Any) -> tuple[dict[str, Any], set[st
         # Images already on the private registry were never rewritten and need no mirroring.
         targets |= manifest_targets(result.output) - manifest_targets(decode(path.read_bytes()).text)
     entries = [e for e in entries if e.get("rewritten", True)]
-    return mirror.merge(entries, REGISTRY, settings.get("folder")), targets
+    return mirror.merge(entries, REGISTRY, settings.get("folder"), settings.get("overrides", ())), targets
 
 
 def result_settings(settings: dict[str, Any]) -> Any:
     from postrender.settings import Settings
 
-    return Settings(registry=REGISTRY, folder=settings.get("folder"))
+    return Settings(registry=REGISTRY, folder=settings.get("folder"), overrides=settings.get("overrides", ()))
+
+
+# Per-image overrides over the fixtures: a path cut to its leaf, a one-component source given a
+# project, a tag glob, a ** glob over a pinned image, an override equal to the default.
+OVERRIDES = (
+    ("quay.io/prometheus-operator/prometheus-operator", "ops/prometheus-operator"),
+    ("registry.k8s.io/pause", "civitas/k8s/pause"),
+    ("docker.io/bitnami/redis:8.*", "civitas/cache/bitnami/redis"),
+    ("registry.k8s.io/ingress-nginx/**", "edge/ingress/controller"),
+    ("docker.io/grafana/grafana", "civitas/grafana/grafana"),
+)
+SCHEMES = {"folder": {"folder": "civitas"}, "flat": {}, "nested-folder": {"folder": "platform/mirror"},
+           "folder-overrides": {"folder": "civitas", "overrides": OVERRIDES}, "flat-overrides": {"overrides": OVERRIDES}}
 
 
 def entry(source: str, **extra: Any) -> dict[str, Any]:
@@ -197,10 +210,16 @@ def entry(source: str, **extra: Any) -> dict[str, Any]:
 # -- Harbor --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("folder", ["civitas", None, "platform/mirror"], ids=["folder", "flat", "nested-folder"])
-def test_harbor_policies_hold_exactly_what_the_manifests_pull(folder: str | None) -> None:
-    listing, targets = rendered(MIRROR_FIXTURES, folder=folder)
-    body, skipped = mirror.harbor(listing)
+def harbor(listing: dict[str, Any]) -> tuple[dict[str, Any], list[mirror.Note]]:
+    """The bodies and the images they leave out (pinned images are placed, with a warning)."""
+    body, notes = mirror.harbor(listing)
+    return body, [note for note in notes if note.skipped]
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_harbor_policies_hold_exactly_what_the_manifests_pull(scheme: str) -> None:
+    listing, targets = rendered(MIRROR_FIXTURES, **SCHEMES[scheme])
+    body, skipped = harbor(listing)
     validate_body(body)
     expected = {pulled(t) for t in targets if parse_reference(t).tag or not parse_reference(t).digest}  # type: ignore[union-attr]
     unplaceable = {pulled(i["target"]) for i in listing["images"] if any(s.source == i["source"] for s in skipped)}
@@ -209,8 +228,8 @@ def test_harbor_policies_hold_exactly_what_the_manifests_pull(folder: str | None
 
 
 def test_harbor_scheme_fields() -> None:
-    folder_body, _ = mirror.harbor(rendered(MIRROR_FIXTURES, folder="civitas")[0])
-    flat_body, _ = mirror.harbor(rendered(MIRROR_FIXTURES)[0])
+    folder_body, _ = harbor(rendered(MIRROR_FIXTURES, folder="civitas")[0])
+    flat_body, _ = harbor(rendered(MIRROR_FIXTURES)[0])
     assert {(p["dest_namespace"], p["dest_namespace_replace_count"]) for p in folder_body["policies"]} == {("civitas", 0)}
     assert {p["dest_namespace"] for p in flat_body["policies"]} == {""}
     for policy in folder_body["policies"] + flat_body["policies"]:
@@ -219,10 +238,32 @@ def test_harbor_scheme_fields() -> None:
         assert policy["src_registry"]["name"] in {r["name"] for r in folder_body["registries"]}
 
 
+def test_harbor_places_overridden_images_with_their_own_namespace() -> None:
+    listing, targets = rendered(MIRROR_FIXTURES, folder="civitas", overrides=OVERRIDES)
+    assert "registry.intern/ops/prometheus-operator:v0.85.0" in targets
+    assert "registry.intern/civitas/k8s/pause:3.10" in targets
+    body, _ = harbor(listing)
+    placed = {(p["filters"][0]["value"], p["dest_namespace"], p["dest_namespace_replace_count"]) for p in body["policies"]}
+    assert {("prometheus-operator/prometheus-operator", "ops", 1), ("pause", "civitas/k8s", 0),
+            ("bitnami/redis", "civitas/cache", 0), ("ingress-nginx/controller", "edge/ingress", 1),
+            ("grafana/grafana", "civitas", 0), ("prometheus-operator/prometheus-config-reloader", "civitas", 0)} <= placed
+    flat, flat_skipped = harbor(rendered(MIRROR_FIXTURES, overrides=OVERRIDES)[0])
+    assert "registry.k8s.io/pause:3.10" not in {s.source for s in flat_skipped}  # the override gives it a project
+    assert ("pause", "civitas/k8s", 0) in {(p["filters"][0]["value"], p["dest_namespace"], p["dest_namespace_replace_count"])
+                                            for p in flat["policies"]}
+
+
+def test_harbor_skips_an_override_without_a_project() -> None:
+    listing = mirror.merge([entry("registry.k8s.io/sig/pause:3.10")], REGISTRY, "civitas", [("registry.k8s.io/**", "pause")])
+    assert listing["images"][0]["target"] == "registry.intern/pause:3.10"
+    body, skipped = harbor(listing)
+    assert [s.source for s in skipped] == ["registry.k8s.io/sig/pause:3.10"] and not body["policies"]
+
+
 def test_harbor_registry_types() -> None:
     listing = mirror.merge([entry(s) for s in ["nginx:1", "quay.io/a/b:1", "ghcr.io/c/d:1", "registry.k8s.io/e/f:1",
                                                "registry.example.org:5443/g/h:1"]], REGISTRY, "civitas")
-    body, _ = mirror.harbor(listing)
+    body, _ = harbor(listing)
     assert [(r["name"], r["type"], r["url"]) for r in body["registries"]] == [
         ("docker.io", "docker-hub", "https://hub.docker.com"),
         ("ghcr.io", "github-ghcr", "https://ghcr.io"),
@@ -235,7 +276,7 @@ def test_harbor_registry_types() -> None:
 
 def test_harbor_groups_with_alternation_only_where_exact() -> None:
     sources = ["quay.io/p/a:v1", "quay.io/p/b:v1", "quay.io/p/c:v2", "quay.io/q/a:v1", "quay.io/p/d:v1", "quay.io/p/d:v2"]
-    body, _ = mirror.harbor(mirror.merge([entry(s) for s in sources], REGISTRY, "civitas"))
+    body, _ = harbor(mirror.merge([entry(s) for s in sources], REGISTRY, "civitas"))
     filters = sorted((p["filters"][0]["value"], p["filters"][1]["value"]) for p in body["policies"])
     assert filters == [("p/c", "v2"), ("p/d", "{v1,v2}"), ("p/{a,b}", "v1"), ("q/a", "v1")]
 
@@ -244,7 +285,7 @@ def test_harbor_splits_long_filters_and_stays_exact() -> None:
     tags = [f"1.{i}.0-debian-12-r{i}-with-a-rather-long-build-suffix" for i in range(40)]
     sources = [f"docker.io/team/service-number-{n:03d}:{t}" for n in range(60) for t in tags]
     listing = mirror.merge([entry(s) for s in sources], REGISTRY, "civitas")
-    body, _ = mirror.harbor(listing)
+    body, _ = harbor(listing)
     validate_body(body)
     assert len(body["policies"]) > 1
     for policy in body["policies"]:
@@ -256,7 +297,7 @@ def test_harbor_splits_long_filters_and_stays_exact() -> None:
 def test_harbor_skips_digest_only_and_points_to_skopeo() -> None:
     digest = "sha256:" + "ab" * 32
     listing = mirror.merge([entry(f"ghcr.io/acme/agent@{digest}"), entry("ghcr.io/acme/agent:1.0")], REGISTRY, "civitas")
-    body, skipped = mirror.harbor(listing)
+    body, skipped = harbor(listing)
     assert [s.source for s in skipped] == [f"ghcr.io/acme/agent@{digest}"]
     assert "skopeo" in skipped[0].reason and "tag filter" in skipped[0].reason
     assert body["skipped"] == [{"source": s.source, "reason": s.reason} for s in skipped]
@@ -268,10 +309,10 @@ def test_harbor_flat_scheme_skips_repositories_without_a_project() -> None:
     listing["registry"] = REGISTRY
     for image in listing["images"]:
         image["target"] = parse_reference(image["source"]).at(REGISTRY, None)  # type: ignore[union-attr]
-    body, skipped = mirror.harbor(listing)
+    body, skipped = harbor(listing)
     assert [s.source for s in skipped] == ["registry.k8s.io/pause:3.10"]
     assert [p["filters"][0]["value"] for p in body["policies"]] == ["sig/x"]
-    folder_body, folder_skipped = mirror.harbor(mirror.merge([entry("registry.k8s.io/pause:3.10")], REGISTRY, "civitas"))
+    folder_body, folder_skipped = harbor(mirror.merge([entry("registry.k8s.io/pause:3.10")], REGISTRY, "civitas"))
     assert not folder_skipped and folder_body["policies"][0]["filters"][0]["value"] == "pause"
 
 
@@ -281,7 +322,7 @@ def test_harbor_over_the_corpus(folder: str | None) -> None:
     if not streams:
         pytest.skip(f"corpus not present at {CORPUS}")
     listing, targets = rendered(streams, folder=folder)
-    body, skipped = mirror.harbor(listing)
+    body, skipped = harbor(listing)
     validate_body(body)
     expected = {pulled(t) for t in targets}
     unplaceable = {pulled(i["target"]) for i in listing["images"] if any(s.source == i["source"] for s in skipped)}
@@ -308,9 +349,9 @@ def skopeo_copies(output: str) -> set[str]:
     return copies
 
 
-@pytest.mark.parametrize("folder", ["civitas", None], ids=["folder", "flat"])
-def test_skopeo_places_every_image_at_its_target(folder: str | None) -> None:
-    listing, targets = rendered(MIRROR_FIXTURES, folder=folder)
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_skopeo_places_every_image_at_its_target(scheme: str) -> None:
+    listing, targets = rendered(MIRROR_FIXTURES, **SCHEMES[scheme])
     copies = skopeo_copies(mirror.skopeo(listing))
     expected = set()
     for target in targets:
@@ -331,8 +372,9 @@ def test_skopeo_without_registry_names_the_destination_placeholder() -> None:
 # -- CIVITAS/CORE --------------------------------------------------------------------------------
 
 
-def test_civitas_references_rebuild_the_targets() -> None:
-    listing, _ = rendered(MIRROR_FIXTURES, folder="civitas")
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_civitas_references_rebuild_the_targets(scheme: str) -> None:
+    listing, _ = rendered(MIRROR_FIXTURES, **SCHEMES[scheme])
     output = mirror.civitas(listing)
     assert output.startswith("# ")
     components = yaml.safe_load(output)

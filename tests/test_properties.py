@@ -49,10 +49,25 @@ def _targets(manifest: Manifest, setup: Setup) -> dict[str, str]:
     return out
 
 
+def _clashing(manifest: Manifest, setup: Setup) -> bool:
+    """Two images clash when they land on one repository and tag (untagged: ``latest``; a
+    ``tag@digest``: its tag) and differ in source name or pinned digest; a digest-only image is
+    stored under its digest, which names its content, and never clashes."""
+    landed: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for ref in manifest.refs:
+        target = expected_target(ref, setup.registry, setup.folder)
+        if target is None:
+            continue
+        tag, _, digest = ("", "", ref.suffix[1:]) if ref.suffix.startswith("@") else ref.suffix[1:].partition("@")
+        if digest and not tag:
+            continue
+        landed.setdefault((target[:len(target) - len(ref.suffix)], tag or "latest"), set()).add((ref.name, digest))
+    return any(len({name for name, _ in group}) > 1 or len({d for _, d in group if d}) > 1 for group in landed.values())
+
+
 def _run(setup: Setup, manifest: Manifest) -> Result | None:
     """The result, or None after checking that a reported collision is real."""
-    targets = _targets(manifest, setup)
-    clashing = len(set(targets.values())) < len(targets)
+    clashing = _clashing(manifest, setup)
     try:
         result = setup.run(manifest.text)
     except CollisionError:

@@ -67,9 +67,9 @@ def render(fmt: str, listing: dict[str, Any], reporter: Reporter) -> str:
     if fmt == "json":
         return mirror.to_json(listing)
     if fmt == "harbor":
-        body, skipped = mirror.harbor(listing)
-        for item in skipped:
-            reporter.warning(f"{item.source}: {item.reason}")
+        body, notes = mirror.harbor(listing)
+        for note in notes:
+            reporter.warning(f"{note.source}: {note.reason}")
         return mirror.to_json(body)
     if fmt == "skopeo":
         return mirror.skopeo(listing)
@@ -84,7 +84,7 @@ def build_listing(paths: tuple[str, ...], settings: Settings, reporter: Reporter
             entries += _entries(label, data, settings, rules, reporter)
         except PostrenderError as exc:
             raise type(exc)(*(f"{label}: {p}" for p in exc.problems)) from None
-    return mirror.merge(entries, settings.registry, settings.folder)
+    return mirror.merge(entries, settings.registry, settings.folder, settings.overrides)
 
 
 def _inputs(paths: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
