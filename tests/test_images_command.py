@@ -150,6 +150,79 @@ def test_harbor_warns_per_digest_only_image() -> None:
     assert [s["source"] for s in body["skipped"]] == [warnings[0].split(": ")[2]]
 
 
+def test_harbor_warns_per_pinned_image_that_harbor_selects_by_tag() -> None:
+    result = run_cli(["images", *SETTINGS, "--format", "harbor", str(IDENTITY)])
+    assert result.returncode == 0
+    pinned = [line for line in result.stderr.decode().splitlines() if "selects by tag only" in line]
+    assert len(pinned) == 1 and "registry.k8s.io/ingress-nginx/controller:v1.13.2@sha256:" in pinned[0]
+    assert "'v1.13.2'" in pinned[0] and "--format skopeo copies by digest" in pinned[0]
+    body = json.loads(result.stdout)  # placed all the same, by its tag
+    assert ("ingress-nginx/controller", "v1.13.2") in {(p["filters"][0]["value"], p["filters"][1]["value"]) for p in body["policies"]}
+    assert "ingress-nginx" not in json.dumps(body["skipped"])
+
+
+@pytest.mark.parametrize(("args", "source", "message"), [
+    (["--registry", "registry.intern", "--folder", "a--b"], "nginx:1.27", "--folder 'a--b': project 'a--b' is not valid"),
+    (["--registry", "registry.intern", "--folder", "a__b/apps"], "nginx:1.27", "--folder 'a__b/apps': project 'a__b'"),
+    (["--registry", "registry.intern"], "quay.io/foo--bar/app:1", "flat scheme: quay.io/foo--bar/app:1 would make 'foo--bar'"),
+    (["--registry", "registry.intern"], "quay.io/foo__bar/app:1", "use --folder PROJECT to put every image below one project"),
+])
+def test_harbor_checks_project_names(tmp_path: Path, args: list[str], source: str, message: str) -> None:
+    stream = tmp_path / "pod.yaml"
+    stream.write_text(f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: {source}\n")
+    result = run_cli(["images", *args, "--format", "harbor", str(stream)])
+    assert result.returncode == 1 and result.stdout == b""
+    assert message in result.stderr.decode() and "^[a-z0-9]+(?:[._-][a-z0-9]+)*$" in result.stderr.decode()
+    assert run_cli(["images", *args, "--format", "skopeo", str(stream)]).returncode == 0  # a Harbor rule only
+
+
+def test_harbor_checks_the_project_of_an_override(tmp_path: Path) -> None:
+    config = tmp_path / "postrender.yaml"
+    config.write_text("overrides: {docker.io/library/nginx: team--x/nginx}\n")
+    result = run_cli(["images", *SETTINGS, "--config", str(config), "--format", "harbor", str(IDENTITY)])
+    assert result.returncode == 1
+    assert "override target 'team--x/nginx' of docker.io/library/nginx:1.27: project 'team--x'" in result.stderr.decode()
+
+
+OVERRIDE = "docker.io/library/nginx:*=civitas/web/nginx,quay.io/keycloak/**=identity/keycloak"
+
+
+def test_overrides_from_config_file_and_environment_agree(tmp_path: Path) -> None:
+    config = tmp_path / "postrender.yaml"
+    config.write_text("overrides:\n  docker.io/library/nginx:*: civitas/web/nginx\n  quay.io/keycloak/**: identity/keycloak\n")
+    from_file = images(*SETTINGS, "--config", config, "--format", "map", IDENTITY)
+    from_env = images(*SETTINGS, "--format", "map", IDENTITY, env={"CIVITAS_POSTRENDER_OVERRIDES": OVERRIDE})
+    assert from_file == from_env
+    lines = from_file.splitlines()
+    assert "docker.io/library/nginx:1.27 registry.intern/civitas/web/nginx:1.27" in lines
+    assert "quay.io/keycloak/keycloak:26.3.3 registry.intern/identity/keycloak:26.3.3" in lines
+
+
+def test_overrides_reach_post_render_and_its_image_list(tmp_path: Path) -> None:
+    env = {"CIVITAS_POSTRENDER_OVERRIDES": OVERRIDE}
+    out = tmp_path / "identity.images.json"
+    result = run_cli([*SETTINGS, "--images-out", str(out)], stdin=IDENTITY.read_bytes(), env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "image: registry.intern/civitas/web/nginx:1.27" in result.stdout.decode()
+    listed = {i["source"]: i for i in json.loads(out.read_text())["images"]}
+    assert listed["docker.io/library/nginx:1.27"]["override"] == "civitas/web/nginx"
+    assert "override" not in listed["docker.io/library/busybox"]
+    merged = json.loads(images(*SETTINGS, "--format", "json", IDENTITY, env=env))
+    assert {i["source"]: i.get("override") for i in merged["images"]} == {s: i.get("override") for s, i in listed.items()
+                                                                       if i.get("rewritten", True)}
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("nginx", "expected source globs mapped to target repositories"),
+    ("nginx=", "expected source globs mapped to target repositories"),
+    ("nginx=Web/nginx", "'Web/nginx' is not a repository path below the registry"),
+    ("docker.io/library/nginx:*=civitas/web/server", "end the target with '/nginx'"),
+])
+def test_bad_overrides_are_config_errors(value: str, message: str) -> None:
+    result = run_cli(["images", *SETTINGS, str(IDENTITY)], env={"CIVITAS_POSTRENDER_OVERRIDES": value})
+    assert result.returncode == 1 and result.stdout == b"" and message in result.stderr.decode()
+
+
 def test_collision_across_releases_is_an_error(tmp_path: Path) -> None:
     one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
     pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n    - name: c\n      image: {image}\n"
