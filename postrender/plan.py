@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import collisions
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .finder import Site
 from .reference import ImageRef, parse_reference
-from .settings import Settings
+from .settings import MAX_NAME_LENGTH, Settings, registry_host
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def make_plan(sites: Sequence[Site], settings: Settings, registry: str) -> Plan:
         ref = parse_reference(site.text)
         if ref is None:  # finder only keeps parseable values
             continue
-        if is_private(ref, registry):
+        if is_private(ref, registry, settings):
             plan.private.append(site)
         elif is_excluded(ref, settings.exclude):
             plan.excluded.append(site)
@@ -70,13 +70,47 @@ def make_plan(sites: Sequence[Site], settings: Settings, registry: str) -> Plan:
         plan.images.append(Image(ref, ref.at(registry, settings.folder, override), tuple(group), candidate, rewrite, override))
         if candidate and not rewrite:
             plan.candidates_left += group
+    _check_name_lengths(plan.images)
     _check_collisions(plan.images, registry, settings.folder)
     return plan
 
 
-def is_private(ref: ImageRef, registry: str) -> bool:
-    """Already served by the private registry: never rewritten, so a second run changes nothing."""
-    return ref.domain == registry
+def is_private(ref: ImageRef, registry: str, settings: Settings | None = None) -> bool:
+    """Already served by the private registry: never rewritten, so a second run changes nothing.
+
+    Its host is the registry's (``registry_host``: case, default ports, Docker Hub's aliases)
+    and, in folder mode, its path lies below the folder or is a repository an override names:
+    ``registry.intern/bitnami/redis`` is not where ``--folder civitas`` mirrors anything.
+    """
+    if not registry or registry_host(ref.domain) != registry_host(registry):
+        return False
+    if settings is None or not settings.folder or ref.path.startswith(settings.folder + "/"):
+        return True
+    return any(ref.path == repository for _, repository in settings.overrides)
+
+
+def outside_folder(ref: ImageRef, registry: str, settings: Settings) -> bool:
+    """On the private registry's host, but not below the folder: reported with its target."""
+    return bool(registry) and registry_host(ref.domain) == registry_host(registry) and not is_private(ref, registry, settings)
+
+
+def folder_warnings(plan: Plan, registry: str, settings: Settings) -> list[str]:
+    """Images on the registry's host but outside the folder: rewritten like any public image,
+    and said so, because the chart (or a values overlay) pointed them at a path nothing mirrors."""
+    return [f"{image.sites[0].doc.where(image.sites[0].node, image.sites[0].path)}: {image.ref.normalized} is on "
+            f"{registry} but outside the folder {settings.folder}, where the mirror puts nothing: "
+            f"{'rewritten to' if image.rewrite else 'it should be'} {image.target}"
+            for image in plan.images if outside_folder(image.ref, registry, settings)]
+
+
+def _check_name_lengths(images: Sequence[Image]) -> None:
+    """Docker refuses a repository name over 255 characters: fail now, not at the pull."""
+    problems = [f"{image.sites[0].doc.where(image.sites[0].node, image.sites[0].path)}: {image.ref.normalized} would become "
+                f"a name of {len(image.target) - len(image.ref.suffix)} characters, over Docker's limit of {MAX_NAME_LENGTH}: "
+                "use a shorter --folder (or an override)"
+                for image in images if image.rewrite and len(image.target) - len(image.ref.suffix) > MAX_NAME_LENGTH]
+    if problems:
+        raise InputError(*problems)
 
 
 def is_excluded(ref: ImageRef, patterns: Sequence[str]) -> bool:

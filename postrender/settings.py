@@ -22,6 +22,11 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?\Z")
 # One repository path component, as Docker allows it.
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
+# Docker Hub answers under these names too; references name it "docker.io".
+_DOCKER_HUB_ALIASES = frozenset({"docker.io", "registry-1.docker.io", "index.docker.io"})
+_DEFAULT_PORTS = (":443", ":80")
+# Docker's limit on a repository name, registry included (distribution/reference NameTotalLengthMax).
+MAX_NAME_LENGTH = 255
 # A Kubernetes object name (DNS-1123 subdomain).
 _K8S_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\Z")
 
@@ -115,6 +120,11 @@ def validate(settings: Settings) -> None:
                 f"override {pattern!r}: {repository!r} is not a repository path below the registry "
                 "(lowercase letters and digits joined by '.', '_', '__' or '-', segments separated by single '/')"
             )
+    if settings.registry is not None and settings.folder is not None and not problems:
+        prefix = f"{settings.registry}/{settings.folder}/"
+        if len(prefix) + 1 > MAX_NAME_LENGTH:
+            problems.append(f"registry and folder {prefix!r} leave no room for an image name within Docker's "
+                            f"{MAX_NAME_LENGTH}-character limit: use a shorter folder")
     for secret in settings.pull_secrets:
         if len(secret) > 253 or not _K8S_NAME.match(secret):
             problems.append(
@@ -125,7 +135,20 @@ def validate(settings: Settings) -> None:
         raise ConfigError(*problems)
 
 
+def registry_host(registry: str) -> str:
+    """A registry's identity: host names are case-insensitive, ``:443``/``:80`` are the ports a
+    client uses anyway, and Docker Hub has aliases (``registry-1.docker.io`` is ``docker.io``)."""
+    host = registry.lower()
+    for port in _DEFAULT_PORTS:
+        if host.endswith(port):
+            host = host[: -len(port)]
+            break
+    return "docker.io" if host in _DOCKER_HUB_ALIASES else host
+
+
 def _registry_problems(registry: str) -> list[str]:
+    if len(registry) > 253 + 6:  # a DNS name and a port; also spares the patterns below a huge string
+        return [f"registry {registry[:40]!r}... is {len(registry)} characters long: not a host[:port]"]
     if "://" in registry:
         return [f"registry {registry!r} must be a host[:port] without a scheme, e.g. registry.intern"]
     if "/" in registry:
@@ -134,7 +157,11 @@ def _registry_problems(registry: str) -> list[str]:
         return [f"registry {registry!r}: IPv6 literals are not supported (docker-image-py cannot parse them); use a host name"]
     if not _HOST.match(registry):
         return [f"registry {registry!r} is not a valid host[:port]"]
-    host = registry.rsplit(":", 1)[0]
+    host, _, port = registry.partition(":")
+    if port and not 1 <= int(port) <= 65535:
+        return [f"registry {registry!r}: port {port} is not a TCP port (1-65535)"]
+    if len(host) > 253 or any(len(label) > 63 for label in host.split(".")):
+        return [f"registry {registry!r} is not a valid host name (at most 253 characters, 63 per label)"]
     if "." not in host and ":" not in registry and host != "localhost":
         # Docker reads "registry/app" as the Docker Hub repository "registry/app".
         return [

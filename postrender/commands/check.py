@@ -29,7 +29,7 @@ from ..errors import InputError, PostrenderError
 from ..finder import SecretSite
 from ..nodes import Node, ScalarNode, SequenceNode, get
 from ..pipeline import collect
-from ..plan import is_excluded, is_private
+from ..plan import is_excluded, is_private, outside_folder
 from ..reference import parse_reference
 from ..report import Reporter
 from ..rules import RuleSet, load_rules
@@ -84,19 +84,21 @@ def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: 
         if ref is None:
             continue
         if site.candidate and not count_candidates:
-            if not is_private(ref, registry) and not is_excluded(ref, settings.exclude):
+            if not is_private(ref, registry, settings) and not is_excluded(ref, settings.exclude):
                 out.warnings.append(f"{name}: {site.doc.where(site.node, site.path)}: {site.text!r} looks like an "
                                     "image in a kind no rule covers; not counted (add a rule, or use --strict)")
             continue
         out.images += 1
-        if is_private(ref, registry):
+        if is_private(ref, registry, settings):
             out.passed_images += 1
         elif is_excluded(ref, settings.exclude):
             out.excluded += 1
         else:
             target = ref.at(registry, settings.folder)
+            served = (f"is on {registry} but outside the folder {settings.folder}, where the mirror puts nothing"
+                      if outside_folder(ref, registry, settings) else f"is not served by {registry}")
             out.problems.append(Problem(name, str(site.doc.where(site.node, site.path)),
-                                        f"{site.text} is not served by {registry} (post-render makes it {target})",
+                                        f"{site.text} {served} (post-render makes it {target})",
                                         site.doc.hook, site.doc.kind, site.doc.name, site.text))
     if settings.pull_secrets:
         for pod_spec in _unique(findings.secrets):

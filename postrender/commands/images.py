@@ -20,7 +20,7 @@ from ..documents import decode
 from ..errors import InputError, PostrenderError
 from ..imagelist import image_list, write_atomically
 from ..pipeline import checked_warnings, read_stream
-from ..plan import is_excluded, make_plan
+from ..plan import folder_warnings, is_excluded, is_private, make_plan
 from ..reference import parse_reference
 from ..report import Reporter
 from ..rules import RuleSet, load_rules
@@ -141,7 +141,8 @@ def _stream_entries(data: bytes, settings: Settings, rules: RuleSet, label: str,
     findings, _ = read_stream(data, rules, keep_text=False)  # as post-render reads it, one document at a time
     # Without a registry nothing is private; "" never equals a domain, and targets are dropped later.
     plan = make_plan(findings.sites, settings, settings.registry or "")
-    for warning in checked_warnings(findings, plan, settings, "not listed, as post-render mode leaves it as is"):
+    for warning in [*checked_warnings(findings, plan, settings, "not listed, as post-render mode leaves it as is"),
+                    *folder_warnings(plan, settings.registry or "", settings)]:
         reporter.warning(f"{label}: {warning}")
     listed = image_list(plan, settings.registry, settings.folder, with_file=label)["images"]
     return [entry for entry in listed if entry.get("rewritten", True)]
@@ -158,7 +159,7 @@ def _list_entries(listing: dict[str, Any], settings: Settings, label: str) -> li
             raise InputError(f"{image['source']!r} is not an image reference")
         if image.get("rewritten", True) is False:  # a candidate the render left as is
             continue
-        if ref.domain == settings.registry or is_excluded(ref, settings.exclude):
+        if is_private(ref, settings.registry or "", settings) or is_excluded(ref, settings.exclude):
             continue
         occurrences = []
         for occurrence in image.get("occurrences") or ():

@@ -6,6 +6,7 @@ import sys
 from ..documents import decode
 from ..errors import ConfigError
 from ..pipeline import post_render
+from ..plan import folder_warnings
 from ..report import Reporter
 from ..settings import Settings
 
@@ -21,7 +22,7 @@ def run_post_render(settings: Settings) -> int:
     stream = decode(data)
     del data  # the stream keeps what it needs
     result = post_render(stream, settings)
-    for warning in result.warnings:
+    for warning in [*result.warnings, *folder_warnings(result.plan, settings.require_registry(), settings)]:
         reporter.warning(warning)
     if settings.images_out is not None:
         from ..imagelist import dumps, write_atomically  # imported only when asked for (start-up time)
