@@ -21,9 +21,9 @@ def images(*args: str | Path, stdin: bytes | str = b"", env: dict[str, str] | No
     return result.stdout.decode("utf-8")
 
 
-def post_render_list(stream: Path, tmp_path: Path, *extra: str) -> dict[str, Any]:
+def post_render_list(stream: Path, tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     out = tmp_path / f"{stream.stem}.images.json"
-    result = run_cli([*SETTINGS, *extra, "--images-out", str(out)], stdin=stream.read_bytes())
+    result = run_cli([*SETTINGS, *extra, "--images-out", str(out)], stdin=stream.read_bytes(), env=env)
     assert result.returncode == 0, result.stderr.decode()
     return json.loads(out.read_text())  # type: ignore[no-any-return]
 
@@ -101,11 +101,74 @@ def test_images_out_lists_merge_with_streams(tmp_path: Path) -> None:
     assert json.loads(images(*SETTINGS, "--format", "json", again)) == listing
 
 
-def test_image_list_targets_follow_the_current_settings(tmp_path: Path) -> None:
+def test_image_lists_keep_their_coordinates(tmp_path: Path) -> None:
     post_render_list(MONITORING, tmp_path)
     listed = tmp_path / "monitoring.images.json"
-    lines = images("--registry", "harbor.example.org", "--format", "map", listed).splitlines()
-    assert "docker.io/grafana/grafana:12.1.1 harbor.example.org/grafana/grafana:12.1.1" in lines
+    # No --registry, no --folder: the list's own, so map and harbor work and nothing is re-targeted.
+    lines = images("--format", "map", listed).splitlines()
+    assert "docker.io/grafana/grafana:12.1.1 registry.intern/civitas/grafana/grafana:12.1.1" in lines
+    assert json.loads(images("--format", "harbor", listed))["folder"] == "civitas"
+    assert images("--format", "map", listed, IDENTITY) == images(*SETTINGS, "--format", "map", listed, IDENTITY)
+
+
+@pytest.mark.parametrize("given", [["--registry", "harbor.example.org", "--folder", "civitas"],
+                                   ["--registry", "registry.intern"], ["--registry", "registry.intern", "--folder", "other"],
+                                   ["--folder", "other"]])
+def test_image_lists_for_other_coordinates_are_refused_unless_retargeted(tmp_path: Path, given: list[str]) -> None:
+    post_render_list(MONITORING, tmp_path)
+    listed = tmp_path / "monitoring.images.json"
+    result = run_cli(["images", *given, "--format", "json", str(listed)])
+    assert result.returncode == 1 and result.stdout == b""
+    stderr = result.stderr.decode()
+    assert f"{listed} was written for registry registry.intern, folder civitas, not " in stderr and "--retarget" in stderr
+    retargeted = json.loads(images(*given, "--retarget", "--format", "json", listed))
+    registry = dict(zip(given[::2], given[1::2])).get("--registry")
+    folder = dict(zip(given[::2], given[1::2])).get("--folder")
+    grafana = next(i for i in retargeted["images"] if i["source"] == "docker.io/grafana/grafana:12.1.1")
+    assert grafana["target"] == (f"{registry}/{folder + '/' if folder else ''}grafana/grafana:12.1.1" if registry else None)
+
+
+def test_image_lists_keep_their_overrides(tmp_path: Path) -> None:
+    env = {"CIVITAS_POSTRENDER_OVERRIDES": "docker.io/grafana/grafana=dash/grafana"}
+    post_render_list(MONITORING, tmp_path, env=env)
+    listed = tmp_path / "monitoring.images.json"
+    assert "docker.io/grafana/grafana:12.1.1 registry.intern/dash/grafana:12.1.1" in images("--format", "map", listed).splitlines()
+    assert "dash/grafana" in images(*SETTINGS, "--format", "map", listed, env=env)
+    result = run_cli(["images", *SETTINGS, "--format", "map", str(listed)])  # the same place, without the override
+    assert result.returncode == 1
+    assert "docker.io/grafana/grafana:12.1.1 was listed at registry.intern/dash/grafana:12.1.1, the settings put it at " \
+           "registry.intern/civitas/grafana/grafana:12.1.1" in result.stderr.decode()
+
+
+def test_image_lists_for_different_places_need_a_choice(tmp_path: Path) -> None:
+    post_render_list(MONITORING, tmp_path)
+    other = tmp_path / "identity.images.json"
+    result = run_cli(["--registry", "registry.intern", "--images-out", str(other)], stdin=IDENTITY.read_bytes())
+    assert result.returncode == 0, result.stderr.decode()
+    result = run_cli(["images", str(tmp_path / "monitoring.images.json"), str(other)])
+    assert result.returncode == 1 and "written for different registries or folders" in result.stderr.decode()
+    assert "(registry registry.intern, flat scheme)" in result.stderr.decode()
+
+
+def test_directories_of_image_lists(tmp_path: Path) -> None:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    for stream in (IDENTITY, ANALYTICS, MONITORING):
+        post_render_list(stream, lists)
+    assert images("--format", "map", lists) == images(*SETTINGS, "--format", "map", IDENTITY, ANALYTICS, MONITORING)
+
+
+@pytest.mark.parametrize("content", [None, "", "# only a comment\n---\n...\n"])
+def test_empty_input_fails_unless_allowed(tmp_path: Path, content: str | None) -> None:
+    if content is None:
+        (tmp_path / "empty").mkdir()
+        args, stdin = [str(tmp_path / "empty")], ""
+    else:
+        args, stdin = [], content
+    result = run_cli(["images", *SETTINGS, *args], stdin=stdin)
+    assert result.returncode == 1 and "no documents and no image lists" in result.stderr.decode()
+    assert "--allow-empty" in result.stderr.decode()
+    assert images(*SETTINGS, "--allow-empty", *args, stdin=stdin) == ""
 
 
 def test_exclude_applies_to_streams_and_lists(tmp_path: Path) -> None:
