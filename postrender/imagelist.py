@@ -57,6 +57,20 @@ def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
+def list_path(images_out: Path, content: str, listing: dict[str, Any]) -> Path:
+    """Where ``--images-out`` puts this render's list: the file given, or in a directory one file
+    per render, ``<first namespace>-<hash of the content>.json``, so one environment variable serves
+    every release of a playbook run, and rendering the same release again rewrites its own file."""
+    if not images_out.is_dir():
+        return images_out
+    import hashlib
+    import re
+
+    placed = [(o["document"], o["namespace"]) for image in listing["images"] for o in image["occurrences"] if o.get("namespace")]
+    namespace = re.sub(r"[^a-z0-9.-]+", "-", str(min(placed)[1]).lower()).strip(".-")[:63] if placed else ""
+    return images_out / f"{namespace or 'no-namespace'}-{hashlib.sha256(content.encode('utf-8')).hexdigest()[:16]}.json"
+
+
 def write_atomically(path: Path, content: str) -> None:
     """Write to a temporary file beside ``path`` and rename: readers never see half a file."""
     import tempfile  # (with shutil, random, bz2 and lzma: only when a file is written)

@@ -1,6 +1,7 @@
 """``civitas-postrender images``: the real executable, over streams, directories and image lists."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -156,6 +157,32 @@ def test_directories_of_image_lists(tmp_path: Path) -> None:
     for stream in (IDENTITY, ANALYTICS, MONITORING):
         post_render_list(stream, lists)
     assert images("--format", "map", lists) == images(*SETTINGS, "--format", "map", IDENTITY, ANALYTICS, MONITORING)
+
+
+def test_images_out_directory_gathers_one_list_per_render(tmp_path: Path) -> None:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    env = {"CIVITAS_POSTRENDER_IMAGES_OUT": str(lists)}  # one variable for the whole playbook run
+    for stream in (IDENTITY, ANALYTICS, MONITORING, IDENTITY):  # identity rendered twice: one file
+        result = run_cli(SETTINGS, stdin=stream.read_bytes(), env=env)
+        assert result.returncode == 0, result.stderr.decode()
+    files = sorted(p.name for p in lists.iterdir())
+    assert [name.rsplit("-", 1)[0] for name in files] == ["analytics", "identity", "monitoring"]
+    for file in lists.iterdir():
+        content = file.read_bytes()
+        assert file.name.endswith(f"-{hashlib.sha256(content).hexdigest()[:16]}.json")
+    assert images("--format", "json", lists) == images(*SETTINGS, "--format", "json", *sorted(lists.iterdir()))
+    assert images("--format", "map", lists) == images(*SETTINGS, "--format", "map", IDENTITY, ANALYTICS, MONITORING)
+
+
+@pytest.mark.parametrize(("namespace", "name"), [(None, "no-namespace"), ("Team_A/../x", "team-a-..-x")])
+def test_images_out_directory_names_are_safe(tmp_path: Path, namespace: str | None, name: str) -> None:
+    meta = f"{{name: p, namespace: {json.dumps(namespace)}}}" if namespace else "{name: p}"
+    stream = f"apiVersion: v1\nkind: Pod\nmetadata: {meta}\nspec:\n  containers:\n    - {{name: c, image: nginx:1}}\n"
+    result = run_cli([*SETTINGS, "--images-out", str(tmp_path)], stdin=stream)
+    assert result.returncode == 0, result.stderr.decode()
+    (written,) = tmp_path.iterdir()
+    assert written.name.rsplit("-", 1)[0] == name
 
 
 @pytest.mark.parametrize("content", [None, "", "# only a comment\n---\n...\n"])

@@ -25,10 +25,12 @@ def run_post_render(settings: Settings) -> int:
     for warning in [*result.warnings, *folder_warnings(result.plan, settings.require_registry(), settings)]:
         reporter.warning(warning)
     if settings.images_out is not None:
-        from ..imagelist import dumps, write_atomically  # imported only when asked for (start-up time)
+        from ..imagelist import dumps, list_path, write_atomically  # imported only when asked for (start-up time)
 
+        listing = result.image_list(settings)
+        content = dumps(listing)
         try:
-            write_atomically(settings.images_out, dumps(result.image_list(settings)))
+            write_atomically(list_path(settings.images_out, content, listing), content)
         except OSError as exc:
             raise ConfigError(f"cannot write the image list {settings.images_out}: {exc.strerror or exc}") from None
     out = sys.stdout.buffer
