@@ -5,6 +5,6 @@
 # Helm 4 drops stderr: set CIVITAS_POSTRENDER_LOG=FILE to keep warnings and errors.
 if command -v civitas-postrender >/dev/null 2>&1; then exec civitas-postrender "$@"; fi
 message='civitas-postrender Helm plugin: cannot find civitas-postrender (looked for civitas-postrender on PATH); install it (pip install civitas-postrender) and run '"'"'civitas-postrender helm-plugin DIR'"'"' again'
-echo "$message" >&2
-if [ -n "${CIVITAS_POSTRENDER_LOG:-}" ]; then echo "$(date +%Y-%m-%dT%H:%M:%S%z) $message" >> "$CIVITAS_POSTRENDER_LOG"; fi
+printf '%s\n' "$message" >&2
+if [ -n "${CIVITAS_POSTRENDER_LOG:-}" ]; then printf '%s %s\n' "$(date +%Y-%m-%dT%H:%M:%S%z)" "$message" >> "$CIVITAS_POSTRENDER_LOG"; fi
 exit 1

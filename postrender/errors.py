@@ -57,3 +57,7 @@ class ConfigError(PostrenderError):
 
 class CollisionError(InputError):
     """Two different source images would land on one target."""
+
+
+class OutputError(PostrenderError):
+    """An output file or stdout cannot be written."""

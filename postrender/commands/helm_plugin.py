@@ -37,7 +37,8 @@ import click
 
 from .. import __version__
 from ..errors import ConfigError
-from ..report import PROG
+from ..outfile import write_output
+from ..report import PROG, escape
 
 LAUNCHER = "launch.sh"  # not PROG: a plugin dir on PATH must not shadow the real executable
 PLUGIN_NAME = PROG
@@ -94,6 +95,9 @@ def plugin_yaml(name: str = PLUGIN_NAME, version: str | None = None) -> str:
 
 
 def launcher_script(target: Target, config: Path | None = None, log_file: Path | None = None) -> str:
+    """The launcher: every path and value in it is one single-quoted word (``shlex.quote``) in a
+    plain assignment or a command's argument, never inside ``"${VAR:=...}"``, ``echo`` or ``eval``,
+    so no ``$()``, backtick, quote, space or newline in it is ever evaluated by the shell."""
     q = shlex.quote
     lines = [
         "#!/bin/sh",
@@ -104,7 +108,7 @@ def launcher_script(target: Target, config: Path | None = None, log_file: Path |
     ]
     for var, value in (("CIVITAS_POSTRENDER_CONFIG", config), ("CIVITAS_POSTRENDER_LOG", log_file)):
         if value is not None:  # a default only: the caller's environment still wins
-            lines += [f': "${{{var}:={q(str(value))}}}"', f"export {var}"]
+            lines.append(f'if [ -z "${{{var}:-}}" ]; then {var}={q(str(value))}; export {var}; fi')
     for exe in target.executables:
         lines.append(f"if [ -x {q(exe)} ]; then exec {q(exe)} \"$@\"; fi")
     if target.interpreter and target.package_dir:
@@ -117,8 +121,9 @@ def launcher_script(target: Target, config: Path | None = None, log_file: Path |
     lines += [
         f"if command -v {PROG} >/dev/null 2>&1; then exec {PROG} \"$@\"; fi",
         f"message={q(message)}",
-        'echo "$message" >&2',
-        'if [ -n "${CIVITAS_POSTRENDER_LOG:-}" ]; then echo "$(date +%Y-%m-%dT%H:%M:%S%z) $message" >> "$CIVITAS_POSTRENDER_LOG"; fi',
+        "printf '%s\\n' \"$message\" >&2",  # not echo: dash's echo expands backslashes in the paths
+        'if [ -n "${CIVITAS_POSTRENDER_LOG:-}" ]; then '
+        "printf '%s %s\\n' \"$(date +%Y-%m-%dT%H:%M:%S%z)\" \"$message\" >> \"$CIVITAS_POSTRENDER_LOG\"; fi",
         "exit 1",
     ]
     return "\n".join(lines) + "\n"
@@ -155,8 +160,8 @@ def write_plugin(directory: Path, target: Target, name: str = PLUGIN_NAME, confi
             raise ConfigError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for path, text in files.items():
-            path.write_text(text, encoding="utf-8")
+        for path, text in files.items():  # paths that are not UTF-8 are written back as the bytes they were
+            write_output(path, text.encode("utf-8", "surrogateescape"), "the plugin file")
         (directory / LAUNCHER).chmod(0o755)
     except OSError as exc:
         raise ConfigError(f"cannot write the plugin to {directory}: {exc.strerror or exc}") from None
@@ -179,9 +184,9 @@ def helm_plugin(directory: Path, name: str, config: Path | None, log_file: Path 
     target = current_target()
     written = write_plugin(directory, target, name, config and config.absolute(), log_file and log_file.absolute(), force)
     for path in written:
-        click.echo(f"wrote {path}")
+        click.echo(escape(f"wrote {path}"))
     runs = target.executables[0] if target.executables else f"{target.interpreter} -m postrender"
-    click.echo(f"the plugin runs {runs} (falling back to {PROG} on PATH)")
-    click.echo(f"next: helm plugin install {directory} && helm install --post-renderer {name} "
-               "--post-renderer-args=--registry=HOST ... RELEASE CHART")
+    click.echo(escape(f"the plugin runs {runs} (falling back to {PROG} on PATH)"))
+    click.echo(escape(f"next: helm plugin install {shlex.quote(str(directory))} && helm install --post-renderer {name} "
+               "--post-renderer-args=--registry=HOST ... RELEASE CHART"))
     click.echo("Helm 4 shows only 'plugin exited with error' on failure: set CIVITAS_POSTRENDER_LOG=FILE to keep the reason")

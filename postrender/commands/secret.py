@@ -31,7 +31,10 @@ def _refuse_password(ctx: click.Context, param: click.Parameter, value: Any) -> 
                                "or pipe it to --password-stdin")
 
 
-@click.command("secret", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Stray words are collected, not parsed: click would echo them ("Got unexpected extra argument
+# (hunter2)"), and a password typed where it does not belong is the likeliest stray word.
+@click.command("secret", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100,
+                                           "ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("-n", "--namespace", "namespaces", multiple=True, required=True, metavar="NS",
               help="Namespace to create the Secret in (repeatable).")
 @click.option("--name", metavar="NAME", help=f"Secret name; default: the first --pull-secret, else {DEFAULT_NAME}.")
@@ -39,8 +42,14 @@ def _refuse_password(ctx: click.Context, param: click.Parameter, value: Any) -> 
 @click.option("--password-stdin", is_flag=True, help=f"Read the password or token from stdin. [else env: {PASSWORD_ENV}]")
 @click.option("--password", hidden=True, expose_value=False, callback=_refuse_password, is_eager=True)
 @settings_options
-def secret(namespaces: tuple[str, ...], name: str | None, username: str | None, password_stdin: bool, **params: Any) -> None:
+@click.pass_context
+def secret(ctx: click.Context, /, namespaces: tuple[str, ...], name: str | None, username: str | None,
+           password_stdin: bool, **params: Any) -> None:
     """Print a kubernetes.io/dockerconfigjson Secret for the private registry, per namespace."""
+    if ctx.args:
+        raise click.UsageError(f"{len(ctx.args)} unexpected argument(s), not shown here: they may hold a password, "
+                               f"which is never taken from the command line (set {PASSWORD_ENV} or pipe it to "
+                               "--password-stdin)")
     settings = resolve_settings(params)
     registry = settings.require_registry()
     name = name or (settings.pull_secrets[0] if settings.pull_secrets else DEFAULT_NAME)
@@ -54,16 +63,33 @@ def secret(namespaces: tuple[str, ...], name: str | None, username: str | None, 
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
-        value = sys.stdin.read()
+        value = _utf8(sys.stdin.buffer.read() if sys.stdin is not None else b"", "the password on stdin")
         value = value[:-1] if value.endswith("\n") else value  # `echo "$TOKEN" |` adds one
         value = value[:-1] if value.endswith("\r") else value
         origin = "stdin (--password-stdin)"
     else:
         value = os.environ.get(PASSWORD_ENV, "")
         origin = PASSWORD_ENV
+        _utf8(os.fsencode(value), f"the password in {PASSWORD_ENV}")
     if not value:
         raise ConfigError(f"no password: {origin} is empty; set {PASSWORD_ENV} or pipe it to --password-stdin")
     return value
+
+
+def _utf8(data: bytes, what: str) -> str:
+    """``data`` as text; the message never shows it (it may be a password)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} is not UTF-8 text") from None
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        os.fsencode(text).decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _validate(name: str, namespaces: Sequence[str], username: str | None) -> None:
@@ -72,6 +98,8 @@ def _validate(name: str, namespaces: Sequence[str], username: str | None) -> Non
     problems: list[str] = []
     if username is None:
         problems.append(f"no username: pass --username or set {USERNAME_ENV}")
+    elif not _is_utf8(username):
+        problems.append("the username is not UTF-8 text")
     elif ":" in username:
         problems.append("the username must not contain ':' (the registry reads user:password)")
     try:

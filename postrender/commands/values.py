@@ -14,7 +14,7 @@ import click
 
 from ..cli import resolve_settings, settings_options
 from ..errors import ConfigError, InputError
-from ..imagelist import write_atomically
+from ..outfile import write_output, write_stdout
 from ..report import PROG, Reporter
 from ..values_overlay import build_overlay
 
@@ -49,12 +49,9 @@ def values(values_file: Path, output: Path | None, **params: Any) -> None:
               "helm upgrade --install -f VALUES -f THIS_FILE ...")
     document = overlay.dump(header)
     if output is None:
-        click.echo(document, nl=False)
+        write_stdout(document.encode("utf-8"))
     else:
-        try:
-            write_atomically(output, document)
-        except OSError as exc:
-            raise ConfigError(f"{output}: cannot write it: {exc.strerror or exc}") from None
+        write_output(output, document, "the overlay")
     click.echo(f"{PROG}: {len(overlay.changes)} setting(s) mapped, {len(overlay.unmapped)} not mapped", err=True)
 
 

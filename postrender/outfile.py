@@ -1,0 +1,152 @@
+"""Output files and stdout: a reader sees the old content or the whole new one, never half.
+
+A regular file (or a missing one) gets its new content in a temporary file beside it, renamed
+over it once complete; a symlink is followed first, so the file it points at is replaced and the
+link stays.  Anything else that exists is written in place, as a shell's ``>`` would: renaming over
+``/dev/null`` or a FIFO would replace the device or pipe with a regular file.  A new file gets the
+mode a plain ``open()`` gives (0666 less the umask); a replaced file keeps its mode and owner.
+Every failure is an :class:`OutputError` (exit 1) naming the file.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Union
+
+from .errors import OutputError
+
+PathLike = Union[str, "os.PathLike[str]"]
+_SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)}
+
+
+class PendingOutput:
+    """New content for one file, ready to be put in place (:meth:`commit`) or dropped (:meth:`discard`)."""
+
+    def __init__(self, path: PathLike, content: bytes, what: str) -> None:
+        self.shown, self.what, self.content = os.fspath(path), what, content
+        self.temporary: str | None = None
+        self.target = ""
+        self.direct = False
+
+    def fail(self, exc: OSError | str) -> OutputError:
+        reason = exc if isinstance(exc, str) else (exc.strerror or str(exc))
+        return OutputError(f"cannot write {self.what} {self.shown}: {reason}")
+
+    def prepare(self) -> None:
+        if not self.shown:
+            raise OutputError(f"{self.what}: the file name is empty")
+        try:
+            info: os.stat_result | None = os.stat(self.shown)  # follows symlinks
+        except FileNotFoundError:
+            info = None  # a new file (or a symlink to one)
+        except OSError as exc:
+            raise self.fail(exc) from None
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            raise self.fail("it is a directory")
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            self.direct, self.target = True, self.shown  # a device, FIFO or socket: written in place on commit
+            return
+        self.target = os.path.realpath(self.shown)
+        directory, name = os.path.split(self.target)
+        try:
+            with _signals_held():  # a signal lands after the name is recorded, so the file is removed
+                self.temporary = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
+                fd = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+            try:
+                if info is not None:
+                    _keep_owner_and_mode(fd, info)
+                _write_all(fd, self.content)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException as exc:
+            self.discard()
+            if isinstance(exc, OSError):
+                raise self.fail(exc) from None
+            raise
+
+    def commit(self) -> None:
+        try:
+            if self.direct:
+                fd = os.open(self.target, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOCTTY", 0))
+                try:
+                    _write_all(fd, self.content)
+                finally:
+                    os.close(fd)
+            elif self.temporary is not None:
+                os.replace(self.temporary, self.target)
+                self.temporary = None
+        except OSError as exc:
+            self.discard()
+            raise self.fail(exc) from None
+
+    def discard(self) -> None:
+        if self.temporary is not None:
+            try:
+                os.unlink(self.temporary)
+            except OSError:
+                pass
+            self.temporary = None
+
+
+@contextmanager
+def pending_output(path: PathLike, content: str | bytes, what: str = "output file") -> Iterator[PendingOutput]:
+    """Prepare ``content`` for ``path``; commit inside the block, or nothing is left behind."""
+    pending = PendingOutput(path, content.encode("utf-8") if isinstance(content, str) else content, what)
+    pending.prepare()
+    try:
+        yield pending
+    finally:
+        pending.discard()  # a no-op after commit
+
+
+def write_output(path: PathLike, content: str | bytes, what: str = "output file") -> None:
+    """Write ``content`` to ``path`` now (see the module's docstring for how)."""
+    with pending_output(path, content, what) as pending:
+        pending.commit()
+
+
+def write_stdout(chunks: Iterable[bytes] | bytes) -> None:
+    """All of ``chunks`` to stdout; a closed or failing stdout is an error, never a silent loss."""
+    if sys.stdout is None:
+        raise OutputError("stdout is closed: nothing was written (redirect it to a file, or use -o FILE)")
+    out = sys.stdout.buffer
+    try:
+        for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
+            out.write(chunk)
+        out.flush()
+    except BrokenPipeError:
+        raise  # the reader went away: SIGPIPE's default action ends us quietly (cli.main)
+    except OSError as exc:
+        raise OutputError(f"cannot write stdout: {exc.strerror or exc}") from None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _keep_owner_and_mode(fd: int, info: os.stat_result) -> None:
+    try:
+        os.fchown(fd, info.st_uid, info.st_gid)  # only root may give a file away; others keep their own
+    except (OSError, AttributeError):
+        pass
+    os.fchmod(fd, stat.S_IMODE(info.st_mode))  # after chown, which clears set-id bits
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
