@@ -29,9 +29,27 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+# Post-render mode's FILE arguments: the group sees them where a subcommand name would be.
+_FILES = "civitas_postrender.files"
+_FILES_MODE = click.Command("FILE...", add_help_option=False)  # stands in for "no subcommand"
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(SUBCOMMANDS)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """``civitas-postrender [OPTIONS] FILE...``: a first argument that is no subcommand but a
+        file (``-``, a name with '.' or '/', or an existing path) starts post-render mode's inputs."""
+        first = args[0]
+        if first in SUBCOMMANDS or not (first == "-" or "." in first or "/" in first or os.path.exists(first)):
+            return super().resolve_command(ctx, args)
+        late = [arg for arg in args if arg.startswith("-") and arg != "-"]
+        if late:
+            raise click.UsageError(f"{late[0]} comes after a FILE argument: give the options first "
+                                   f"({PROG} [OPTIONS] FILE...)", ctx)
+        ctx.meta[_FILES] = tuple(args)
+        return _FILES_MODE.name, _FILES_MODE, []
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = SUBCOMMANDS.get(name)
@@ -41,35 +59,88 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
 
 
+# The shared settings each subcommand uses: its --help lists only these, and only these may be
+# given before it on the command line (they then apply to it).  Post-render mode uses them all.
+ALL_SETTINGS = ("registry", "folder", "pull_secrets", "exclude", "rules", "config", "strict", "rewrite_candidates", "log_file")
+USED_SETTINGS: dict[str, tuple[str, ...]] = {
+    "images": ("registry", "folder", "exclude", "rules", "config", "strict", "rewrite_candidates", "log_file"),
+    "values": ("registry", "folder", "pull_secrets", "exclude", "config", "strict", "log_file"),
+    "secret": ("registry", "pull_secrets", "config", "log_file"),
+}
+_BEFORE = "civitas_postrender.before_subcommand"  # ctx.meta key: options given before the subcommand
+
+
 def settings_options(func: F) -> F:
-    """The options every mode shares; each falls back to CIVITAS_POSTRENDER_* and the config file."""
-    options = [
-        click.option("--registry", metavar="HOST[:PORT]", help="Private registry, e.g. registry.intern. [env: CIVITAS_POSTRENDER_REGISTRY]"),
-        click.option("--folder", metavar="PATH", help="Folder (Harbor project) below the registry; absent = flat. [env: CIVITAS_POSTRENDER_FOLDER]"),
-        click.option("--pull-secret", "pull_secrets", multiple=True, metavar="NAME", help="imagePullSecret to add to every pod spec (repeatable). [env: CIVITAS_POSTRENDER_PULL_SECRETS, comma-separated]"),
-        click.option("--exclude", multiple=True, metavar="PATTERN", help="Leave images matching this glob untouched, e.g. 'docker.io/library/busybox', 'ghcr.io/acme/**' (repeatable). [env: CIVITAS_POSTRENDER_EXCLUDE]"),
-        click.option("--rules", multiple=True, metavar="FILE", help="Extra rule file (repeatable). [env: CIVITAS_POSTRENDER_RULES]"),
-        click.option("--config", metavar="FILE", help="YAML config file with the same settings. [env: CIVITAS_POSTRENDER_CONFIG]"),
-        click.option("--strict/--no-strict", default=None, help="Fail when an image-like value cannot be rewritten. [env: CIVITAS_POSTRENDER_STRICT]"),
-        click.option("--rewrite-candidates/--no-rewrite-candidates", default=None, help="Also rewrite images found under image-like keys of kinds no rule covers. [env: CIVITAS_POSTRENDER_REWRITE_CANDIDATES]"),
-        click.option("--log-file", metavar="FILE", help="Also append warnings and errors here (Helm 4 drops stderr). [env: CIVITAS_POSTRENDER_LOG]"),
-    ]
-    for option in reversed(options):
-        func = option(func)
+    """The shared options (those ``USED_SETTINGS`` names for the command defined by ``func``); each
+    falls back to CIVITAS_POSTRENDER_* and the config file."""
+    options = {
+        "registry": click.option("--registry", metavar="HOST[:PORT][/FOLDER]", help="Private registry, e.g. registry.intern (or registry.intern/civitas: registry and folder). [env: CIVITAS_POSTRENDER_REGISTRY]"),
+        "folder": click.option("--folder", metavar="PATH", help="Folder (Harbor project) below the registry; absent = flat. [env: CIVITAS_POSTRENDER_FOLDER]"),
+        "pull_secrets": click.option("--pull-secret", "pull_secrets", multiple=True, metavar="NAME", help="imagePullSecret to add to every pod spec (repeatable). [env: CIVITAS_POSTRENDER_PULL_SECRETS, comma-separated]"),
+        "exclude": click.option("--exclude", multiple=True, metavar="PATTERN", help="Leave images matching this glob untouched, e.g. 'busybox', 'bitnami/*', 'ghcr.io/acme/**' (repeatable). [env: CIVITAS_POSTRENDER_EXCLUDE]"),
+        "rules": click.option("--rules", multiple=True, metavar="FILE", help="Extra rule file (repeatable). [env: CIVITAS_POSTRENDER_RULES]"),
+        "config": click.option("--config", metavar="FILE", help="YAML config file with the same settings. [env: CIVITAS_POSTRENDER_CONFIG]"),
+        "strict": click.option("--strict/--no-strict", default=None, help="Fail when an image-like value cannot be rewritten. [env: CIVITAS_POSTRENDER_STRICT]"),
+        "rewrite_candidates": click.option("--rewrite-candidates/--no-rewrite-candidates", default=None, help="Also rewrite images found under image-like keys of kinds no rule covers. [env: CIVITAS_POSTRENDER_REWRITE_CANDIDATES]"),
+        "log_file": click.option("--log-file", metavar="FILE", help="Also append warnings and errors here (Helm 4 drops stderr). [env: CIVITAS_POSTRENDER_LOG]"),
+    }
+    for name in reversed(USED_SETTINGS.get(func.__name__, ALL_SETTINGS)):
+        func = options[name](func)
     return func
+
+
+def _pass_on(ctx: click.Context, params: dict[str, Any]) -> None:
+    """Options given before a subcommand apply to it, as defaults of its own options; one it
+    does not take is refused, never dropped."""
+    from click.core import ParameterSource
+
+    given = {name: value for name, value in params.items() if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE}
+    name = ctx.invoked_subcommand
+    if not given or not name or not isinstance(ctx.command, click.Group):
+        return
+    command = ctx.command.get_command(ctx, name)
+    if command is None:
+        return
+    taken = {param.name for param in command.params}
+    refused = [_flag(ctx.command, option) for option in given if option not in taken]
+    if refused:
+        raise click.UsageError(f"{', '.join(refused)} given before '{name}', which does not take it "
+                               f"(see {PROG} {name} --help)", ctx)
+    ctx.default_map = {**(ctx.default_map or {}), name: given}
+    ctx.meta[_BEFORE] = given
+
+
+def _given_twice(ctx: click.Context, params: dict[str, Any]) -> None:
+    """An option given both before the subcommand and after it, with different values, is refused."""
+    from click.core import ParameterSource
+
+    for name, before in (ctx.meta.get(_BEFORE) or {}).items():
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE and params.get(name) != before:
+            raise click.UsageError(f"{_flag(ctx.command, name)} is given before '{ctx.info_name}' ({_shown(before)}) "
+                                   f"and after it ({_shown(params.get(name))}): give it once", ctx)
+
+
+def _flag(command: click.Command, name: str) -> str:
+    return next((param.opts[0] for param in command.params if param.name == name), name)
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
 
 
 def resolve_settings(params: dict[str, Any]) -> Any:
     from .settings import resolve
 
-    settings = resolve(params)
     context = click.get_current_context(silent=True)
+    if context is not None:
+        _given_twice(context, params)
+    settings = resolve(params)
     if context is not None and isinstance(context.obj, Reporter) and settings.log_file is not None:
         context.obj.log_file = settings.log_file  # errors raised from here on reach the log file too
     return settings
 
 
-@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, invoke_without_command=True, subcommand_metavar="[FILE...] | COMMAND [ARGS]...", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @settings_options
 @click.option("--images-out", metavar="FILE", help="Also write this render's image list as JSON, atomically. [env: CIVITAS_POSTRENDER_IMAGES_OUT]")
 @click.version_option(__version__, prog_name=PROG)
@@ -77,14 +148,16 @@ def resolve_settings(params: dict[str, Any]) -> Any:
 def cli(ctx: click.Context, /, **params: Any) -> None:
     """Rewrite every container image in a rendered manifest stream to a private registry.
 
-    With no command: read the stream Helm renders from stdin and write it to stdout
-    with each image pointing at --registry and each pod spec carrying the pull secrets.
+    With no command: read the stream Helm renders from stdin (or from FILE..., - for stdin)
+    and write it to stdout with each image pointing at --registry and each pod spec carrying
+    the pull secrets.
     """
-    if ctx.invoked_subcommand is not None:
+    if ctx.invoked_subcommand not in (None, _FILES_MODE.name):
+        _pass_on(ctx, params)
         return
     from .commands.postrender import run_post_render
 
-    ctx.exit(run_post_render(resolve_settings(params)))
+    ctx.exit(run_post_render(resolve_settings(params), ctx.meta.get(_FILES, ())))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,13 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code or 0)
     except click.ClickException as exc:
         reporter.error(exc.format_message())
-        return 1
+        return _usage_exit_code(exc)
     except click.exceptions.Abort:
         return 130
     except PostrenderError as exc:
         for problem in exc.problems:
             reporter.error(problem)
-        return 1
+        return int(getattr(exc, "exit_code", 1))  # check: 2 when the gate could not run
     except KeyboardInterrupt:
         return 130
     except Terminated as exc:
@@ -118,6 +191,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return 3
     return code if isinstance(code, int) else 0
+
+
+def _usage_exit_code(exc: click.ClickException) -> int:
+    """1 for a bad option, as the README promises; 2 within `check`, which keeps 1 for "problems found"."""
+    ctx = getattr(exc, "ctx", None)
+    return 2 if ctx is not None and "check" in (ctx.command.name, ctx.invoked_subcommand) else 1
 
 
 class Terminated(SystemExit):

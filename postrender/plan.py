@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import collisions
@@ -103,6 +103,14 @@ def folder_warnings(plan: Plan, registry: str, settings: Settings) -> list[str]:
             for image in plan.images if outside_folder(image.ref, registry, settings)]
 
 
+def exclude_warnings(plan: Plan, settings: Settings) -> list[str]:
+    """--exclude patterns that matched none of the stream's images."""
+    if not settings.exclude:
+        return []
+    refs = (parse_reference(site.text) for site in [*plan.excluded, *plan.private])
+    return unmatched_excludes(settings.exclude, (ref for ref in refs if ref is not None))
+
+
 def _check_name_lengths(images: Sequence[Image]) -> None:
     """Docker refuses a repository name over 255 characters: fail now, not at the pull."""
     problems = [f"{image.sites[0].doc.where(image.sites[0].node, image.sites[0].path)}: {image.ref.normalized} would become "
@@ -114,7 +122,34 @@ def _check_name_lengths(images: Sequence[Image]) -> None:
 
 
 def is_excluded(ref: ImageRef, patterns: Sequence[str]) -> bool:
-    return any(_glob(p).match(ref.name) or _glob(p).match(ref.normalized) for p in patterns)
+    """Whether a glob matches the reference's name or its name with tag/digest, both normalised
+    as ``exclude_pattern`` normalises the patterns."""
+    name = f"{registry_host(ref.domain)}/{ref.path}"
+    return any(_glob(p).match(name) or _glob(p).match(name + ref.suffix) for p in map(exclude_pattern, patterns))
+
+
+@functools.lru_cache(maxsize=256)
+def exclude_pattern(pattern: str) -> str:
+    """A pattern as users write it, normalised as a reference is: ``busybox`` is
+    ``docker.io/library/busybox``, ``bitnami/*`` is ``docker.io/bitnami/*``, a registry host is
+    compared as ``registry_host`` compares it.  A pattern starting with a wildcard is kept."""
+    first, sep, rest = pattern.partition("/")
+    if not pattern or first.startswith(("*", "?")):
+        return pattern
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return f"{registry_host(first)}/{rest}"
+    return f"docker.io/{pattern}" if sep else f"docker.io/library/{pattern}"
+
+
+def unmatched_excludes(patterns: Sequence[str], refs: Iterable[ImageRef]) -> list[str]:
+    """The --exclude patterns no image matched: a typo or a short form that means something else."""
+    left = list(dict.fromkeys(patterns))
+    for ref in refs:
+        left = [p for p in left if not is_excluded(ref, (p,))]
+        if not left:
+            break
+    return [f"--exclude {p!r} matched no image (compared as {exclude_pattern(p)!r} with names such as "
+            "docker.io/library/busybox:1.36)" for p in left]
 
 
 def override_for(ref: ImageRef, overrides: Sequence[tuple[str, str]]) -> str | None:

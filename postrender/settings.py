@@ -96,9 +96,28 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> S
                 break
     if values.get("folder") is not None:
         values["folder"] = values["folder"].strip("/") or None  # "/civitas/" means "civitas"
+    _split_registry_path(values)
     settings = Settings(**values, config_file=Path(config_path) if config_path else None)
     validate(settings)
     return settings
+
+
+def _split_registry_path(values: dict[str, Any]) -> None:
+    """``registry.intern/civitas`` (CIVITAS/CORE inventories keep one ``registry_full_url``) is the
+    registry ``registry.intern`` with the folder ``civitas``; a --folder that says otherwise is refused."""
+    registry = values.get("registry")
+    if not registry or "/" not in registry or "://" in registry:
+        return
+    host, _, path = registry.partition("/")
+    if not host:
+        raise ConfigError(f"registry {registry!r} must start with a host[:port], e.g. registry.intern/civitas")
+    path = path.strip("/")
+    folder = values.get("folder")
+    if path and folder is not None and folder != path:
+        raise ConfigError(f"registry {registry!r} names the folder {path!r}, but the folder is set to {folder!r}: "
+                          "give the folder once (in the registry or as --folder)")
+    values["registry"] = host
+    values["folder"] = path or folder
 
 
 def validate(settings: Settings) -> None:

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import FIXTURES, run_cli
@@ -184,14 +185,44 @@ def test_kinds_no_rule_covers_warn_unless_strict() -> None:
     assert b"quay.io/acme/sidecar:1.0.0 is not served by registry.intern" in strict.stdout
 
 
-def test_bad_input_and_missing_registry_are_errors(tmp_path: Path) -> None:
+def test_bad_input_and_missing_registry_are_usage_errors(tmp_path: Path) -> None:
+    """Exit 2 when the gate could not run, as click does for usage errors; 1 means problems found."""
     broken = tmp_path / "broken.yaml"
     broken.write_text("kind: Pod\nmetadata: {name: [\n")
     result = run_cli(["check", *REGISTRY, str(broken)])
-    assert result.returncode == 1 and str(broken).encode() in result.stderr and b"invalid YAML" in result.stderr
-    assert run_cli(["check", str(HELM3_TEMPLATE)]).returncode == 1
+    assert result.returncode == 2 and str(broken).encode() in result.stderr and b"invalid YAML" in result.stderr
+    assert run_cli(["check", str(HELM3_TEMPLATE)]).returncode == 2
     missing = run_cli(["check", *REGISTRY, str(tmp_path / "absent.yaml")])
-    assert missing.returncode == 1 and b"cannot read it" in missing.stderr
+    assert missing.returncode == 2 and b"cannot read it" in missing.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["check", *REGISTRY, "--no-such-option"],
+    ["check", "--registry", "registry.intern:0"],
+    ["check", *REGISTRY, "--output", "xml"],
+    ["--images-out", "list.json", "check", *REGISTRY],  # an option check does not take, given before it
+    ["--registry", "registry.intern", "check", "--registry", "other.intern"],
+])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = run_cli(args, "")
+    assert result.returncode == 2 and result.stdout == b"" and b"error:" in result.stderr
+
+
+def test_output_json(tmp_path: Path) -> None:
+    result = run_cli(["check", *REGISTRY, *SECRET, "--output", "json", str(HELM3_TEMPLATE)])
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["registry"] == "registry.intern" and report["folder"] == "civitas"
+    assert report["counts"]["problems"] == len(report["problems"]) > 0
+    hooks = [p for p in report["problems"] if p["hook"]]
+    assert hooks and all(p["kind"] and p["name"] and p["where"].startswith("document ") for p in report["problems"])
+    assert report["summary"][0].startswith("check failed:") and b"check failed:" in result.stderr
+    clean = run_cli([*REGISTRY, *SECRET], HELM3_TEMPLATE.read_bytes()).stdout
+    hookless = helm3_split(clean.decode())[0]
+    ok = run_cli(["check", *REGISTRY, *SECRET, "--output", "json"], hookless)
+    assert ok.returncode == 0, ok.stderr
+    passed = json.loads(ok.stdout)
+    assert passed["ok"] is True and passed["problems"] == [] and passed["counts"]["served"] > 0
 
 
 def _charts_with_hook_images(corpus: Path) -> list[Path]:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -42,7 +44,7 @@ def test_missing_registry_fails_with_nothing_on_stdout() -> None:
     assert b"no registry given" in result.stderr and b"CIVITAS_POSTRENDER_REGISTRY" in result.stderr
 
 
-@pytest.mark.parametrize("registry", ["https://registry.intern", "registry.intern/folder", "registry", "bad_host!", "-x.example"])
+@pytest.mark.parametrize("registry", ["https://registry.intern", "/civitas", "registry", "bad_host!", "-x.example", "registry.intern:0"])
 def test_invalid_registry(registry: str) -> None:
     result = run_cli(["--registry", registry], DEPLOYMENT)
     assert result.returncode == 1 and result.stdout == b""
@@ -264,3 +266,134 @@ def test_documents_that_cannot_hold_images_pass_through_unparsed_but_intact() ->
     stream = DEPLOYMENT + "---\n" + service
     result = run_cli(FLAGS, stream)
     assert result.returncode == 0 and result.stdout.decode().endswith("---\n" + service)
+
+
+# --- command-line conventions -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("args", "env"), [
+    (["--registry", "registry.intern/civitas"], {}),
+    (["--registry", "registry.intern/civitas/", "--folder", "civitas"], {}),  # agreeing is fine
+    ([], {"CIVITAS_POSTRENDER_REGISTRY": "registry.intern/civitas"}),  # an inventory's registry_full_url
+    (["--registry", "registry.intern/civitas"], {"CIVITAS_POSTRENDER_FOLDER": "civitas"}),
+])
+def test_registry_with_a_path_is_registry_and_folder(args: list[str], env: dict[str, str]) -> None:
+    result = run_cli(args, DEPLOYMENT, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == run_cli(FLAGS, DEPLOYMENT).stdout and b"registry.intern/civitas/library/nginx:1.27" in result.stdout
+
+
+def test_registry_path_contradicting_the_folder_is_refused() -> None:
+    result = run_cli(["--registry", "registry.intern/civitas", "--folder", "other"], DEPLOYMENT)
+    assert result.returncode == 1 and result.stdout == b""
+    assert b"names the folder 'civitas', but the folder is set to 'other'" in result.stderr
+
+
+def _image_map(*args: str) -> str:
+    result = run_cli([*args], DEPLOYMENT)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.decode()
+
+
+@pytest.mark.parametrize("args", [
+    ["--registry", "registry.intern", "--folder", "civitas", "images", "--format", "map", "-"],
+    ["--registry", "registry.intern", "images", "--folder", "civitas", "--format", "map", "-"],
+    ["--folder", "civitas", "images", "--registry", "registry.intern", "--format", "map", "-"],  # the folder is not dropped
+    ["--registry", "registry.intern", "--folder", "civitas", "images", "--registry", "registry.intern", "--format", "map", "-"],
+])
+def test_shared_options_before_a_subcommand_apply_to_it(args: list[str]) -> None:
+    assert _image_map(*args) == "docker.io/library/nginx:1.27 registry.intern/civitas/library/nginx:1.27\n"
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--pull-secret", "regcred", "images", "-"], b"--pull-secret given before 'images', which does not take it"),
+    (["--images-out", "x.json", "values", "-"], b"--images-out given before 'values', which does not take it"),
+    (["--exclude", "busybox", "secret", "-n", "apps"], b"--exclude given before 'secret', which does not take it"),
+    (["--registry", "a.intern", "images", "--registry", "b.intern", "-"], b"--registry is given before 'images' (a.intern) and after it (b.intern)"),
+])
+def test_shared_options_before_a_subcommand_are_refused_when_they_cannot_apply(args: list[str], fragment: bytes) -> None:
+    result = run_cli(args, DEPLOYMENT)
+    assert result.returncode == 1 and result.stdout == b""
+    assert fragment in result.stderr
+
+
+def test_log_file_before_helm_plugin_is_baked_in(tmp_path: Path) -> None:
+    log = tmp_path / "postrender.log"
+    result = run_cli(["--log-file", str(log), "helm-plugin", str(tmp_path / "plugin")])
+    assert result.returncode == 0, result.stderr
+    assert str(log) in (tmp_path / "plugin" / "launch.sh").read_text()
+
+
+@pytest.mark.parametrize(("command", "shown", "hidden"), [
+    ("secret", ["--registry", "--pull-secret", "--config", "--log-file"], ["--folder", "--exclude", "--strict", "--rules", "--rewrite-candidates", "--images-out"]),
+    ("images", ["--registry", "--folder", "--exclude", "--rules", "--strict", "--rewrite-candidates"], ["--pull-secret", "--images-out"]),
+    ("values", ["--registry", "--folder", "--pull-secret", "--exclude", "--strict"], ["--rules", "--rewrite-candidates", "--images-out"]),
+    ("check", ["--registry", "--folder", "--pull-secret", "--exclude", "--rules", "--strict", "--output"], ["--images-out"]),
+])
+def test_subcommand_help_lists_only_the_options_it_uses(command: str, shown: list[str], hidden: list[str]) -> None:
+    result = run_cli([command, "--help"])
+    assert result.returncode == 0
+    flags = set(re.findall(r"^\s+(?:-\w, )?(--[\w-]+)", result.stdout.decode(), re.M))
+    assert set(shown) <= flags and not set(hidden) & flags, flags
+
+
+def test_post_render_reads_file_arguments(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(DEPLOYMENT.rstrip("\n"))  # no final newline: the next file still starts a document
+    second.write_text(DEPLOYMENT.replace("name: web", "name: api").removeprefix("---\n"))
+    from_files = run_cli([*FLAGS, str(first), str(second)])
+    assert from_files.returncode == 0, from_files.stderr
+    joined = DEPLOYMENT + "---\n" + DEPLOYMENT.replace("name: web", "name: api").removeprefix("---\n")
+    assert from_files.stdout == run_cli(FLAGS, joined).stdout
+    dash = run_cli([*FLAGS, "-"], DEPLOYMENT)
+    assert dash.returncode == 0 and dash.stdout == run_cli(FLAGS, DEPLOYMENT).stdout
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["missing.yaml"], b"cannot read missing.yaml"),
+    (["./missing"], b"cannot read ./missing"),
+    ([str(FIXTURES / "crlf.yaml"), "--folder", "x"], b"--folder comes after a FILE argument"),
+    (["imagse"], b"No such command 'imagse'"),
+])
+def test_post_render_file_argument_errors(args: list[str], fragment: bytes) -> None:
+    result = run_cli(["--registry", "registry.intern", *args], DEPLOYMENT)
+    assert result.returncode == 1 and result.stdout == b""
+    assert fragment in result.stderr
+
+
+def test_a_terminal_on_stdin_gets_usage_instead_of_a_wait() -> None:
+    import pty
+    import subprocess
+
+    from conftest import CLI, cli_env
+
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run([*CLI, *FLAGS], stdin=terminal, capture_output=True, env=cli_env(), timeout=60)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert result.returncode == 1 and result.stdout == b""
+    assert b"stdin is a terminal" in result.stderr and b"rendered.yaml" in result.stderr
+
+
+@pytest.mark.parametrize("pattern", ["nginx", "nginx:1.27", "library/*", "docker.io/library/nginx", "registry-1.docker.io/library/nginx", "*/*/nginx*"])
+def test_exclude_short_forms_are_normalised(pattern: str) -> None:
+    result = run_cli([*FLAGS, "--exclude", pattern], DEPLOYMENT)
+    assert result.returncode == 0 and result.stdout.decode() == DEPLOYMENT
+    assert result.stderr == b""
+
+
+@pytest.mark.parametrize(("pattern", "compared"), [("busybox", "docker.io/library/busybox"), ("bitnami/*", "docker.io/bitnami/*"), ("nginx:1.25", "docker.io/library/nginx:1.25")])
+def test_exclude_matching_nothing_warns(pattern: str, compared: str) -> None:
+    result = run_cli([*FLAGS, "--exclude", pattern], DEPLOYMENT)
+    assert result.returncode == 0 and b"registry.intern/civitas/library/nginx:1.27" in result.stdout
+    assert result.stderr.decode() == f"civitas-postrender: warning: --exclude {pattern!r} matched no image (compared as {compared!r} with names such as docker.io/library/busybox:1.36)\n"
+
+
+@pytest.mark.parametrize("name", ["json", "harbor", "text"])
+def test_images_output_named_like_a_format_is_refused(tmp_path: Path, name: str) -> None:
+    result = run_cli(["images", "-o", name, "-"], DEPLOYMENT, cwd=tmp_path)
+    assert result.returncode == 1 and not (tmp_path / name).exists()
+    assert f"--format {name}".encode() in result.stderr and f"-o ./{name}".encode() in result.stderr
+    explicit = run_cli(["images", "-o", f"./{name}", "-"], DEPLOYMENT, cwd=tmp_path)
+    assert explicit.returncode == 0 and (tmp_path / name).read_text() == "docker.io/library/nginx:1.27\n"

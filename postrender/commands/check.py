@@ -15,6 +15,7 @@ Helm 3 prints them with their public images even when the rest was post-rendered
 """
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,13 @@ HOOK_FIX = ("fix: point the chart's own image values at the registry with `civit
             "VALUES_FILE > overlay.yaml` and pass `-f overlay.yaml`, or deploy with Helm 4 and the "
             "civitas-postrender plugin (Helm 4 post-renders hooks)")
 YAML_SUFFIXES = (".yaml", ".yml")  # in a directory; a JSON file there is more often a schema than a manifest
+
+
+class CheckUsageError(PostrenderError):
+    """The gate could not run (bad options, unreadable input): exit 2, as click does for usage
+    errors, so CI can tell "images not served" (1) from "check misconfigured"."""
+
+    exit_code = 2
 
 
 class CheckFailed(PostrenderError):
@@ -189,28 +197,50 @@ def summary(outcome: Outcome, settings: Settings) -> list[str]:
 
 @click.command("check")
 @click.argument("paths", nargs=-1, metavar="[PATH ...]")
+@click.option("--output", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one object on stdout (problems, warnings, counts) for CI tools.")
 @settings_options
-def check(paths: tuple[str, ...], **params: Any) -> None:
+def check(paths: tuple[str, ...], output_format: str, **params: Any) -> None:
     """Fail (exit 1) listing every image not served by --registry and every pod spec without
     the pull secrets, in each PATH (file, directory of YAML files, or - for stdin; default stdin).
+    Exit 2: bad usage or unreadable input.
 
     Reads `helm template` output (hooks included), post-rendered streams, or
     `kubectl get pods,deploy,sts,ds,jobs,cronjobs -A -o yaml`.  Excluded images (--exclude) pass.
     """
-    settings = resolve_settings(params)
-    outcome = run_check(paths, settings)
+    try:
+        settings = resolve_settings(params)
+        outcome = run_check(paths, settings)
+    except PostrenderError as exc:  # not a verdict on the images: the gate could not run
+        raise CheckUsageError(*exc.problems) from None
     reporter = Reporter(settings.log_file)
     for warning in outcome.warnings:
         reporter.warning(warning)
-    for problem in outcome.problems:
-        for line in problem.lines():
-            click.echo(line)
     lines = summary(outcome, settings)
-    if outcome.problems:
-        for line in lines[1:]:
+    if output_format == "json":
+        click.echo(json.dumps(_as_json(outcome, settings, lines), indent=2, ensure_ascii=False))
+    else:
+        for problem in outcome.problems:
+            for line in problem.lines():
+                click.echo(line)
+        for line in lines[1:] if outcome.problems else lines:
             click.echo(line)
+    if outcome.problems:
         raise CheckFailed(lines[0])
-    click.echo(lines[0])
+
+
+def _as_json(outcome: Outcome, settings: Settings, lines: list[str]) -> dict[str, Any]:
+    return {
+        "ok": not outcome.problems,
+        "registry": settings.registry,
+        "folder": settings.folder,
+        "summary": lines,
+        "counts": {"images": outcome.images, "served": outcome.passed_images, "excluded": outcome.excluded,
+                   "pod_specs": outcome.pod_specs, "problems": len(outcome.problems)},
+        "problems": [{"stream": p.stream, "where": p.where, "message": p.message, "kind": p.kind, "name": p.name,
+                      "image": p.image, "hook": p.hook} for p in outcome.problems],
+        "warnings": outcome.warnings,
+    }
 
 
 __all__ = ["CheckFailed", "Outcome", "Problem", "check", "check_stream", "run_check"]

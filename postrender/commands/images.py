@@ -50,6 +50,9 @@ def images(paths: tuple[str, ...], fmt: str, output: str | None, retarget: bool,
     lists keep the registry and folder they were written for: without --registry and --folder
     theirs are used, and lists written for others are refused unless --retarget is given.
     """
+    if output in mirror.FORMATS:  # `-o json` meant --format json far more often than a file named "json"
+        raise click.UsageError(f"-o {output} writes a file named {output!r}: for the {output} format use "
+                               f"--format {output}; for that file name write -o ./{output}")
     settings = resolve_settings(params)
     reporter = Reporter(settings.log_file)
     inputs = read_inputs(paths or (STDIN,))

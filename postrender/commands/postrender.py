@@ -1,28 +1,28 @@
-"""Post-render mode: stdin -> stdout, the contract Helm expects of a post-renderer."""
+"""Post-render mode: stdin (or FILE arguments) -> stdout, the contract Helm expects of a post-renderer."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 from ..documents import decode
 from ..errors import ConfigError
 from ..pipeline import post_render
-from ..plan import folder_warnings
-from ..report import Reporter
+from ..plan import exclude_warnings, folder_warnings
+from ..report import PROG, Reporter
 from ..settings import Settings
 
 
-def run_post_render(settings: Settings) -> int:
-    if sys.stdin is None or sys.stdout is None:
-        raise ConfigError(f"{'stdin' if sys.stdin is None else 'stdout'} is closed: Helm pipes the stream through stdin and stdout")
+def run_post_render(settings: Settings, paths: Sequence[str] = ()) -> int:
+    if sys.stdout is None or (sys.stdin is None and (not paths or "-" in paths)):
+        raise ConfigError(f"{'stdout' if sys.stdout is None else 'stdin'} is closed: Helm pipes the stream through stdin and stdout")
     reporter = Reporter(settings.log_file)
-    try:
-        data = sys.stdin.buffer.read()
-    except OSError as exc:
-        raise ConfigError(f"cannot read stdin: {exc.strerror or exc}") from None
+    data = read_input(paths)
     stream = decode(data)
     del data  # the stream keeps what it needs
     result = post_render(stream, settings)
-    for warning in [*result.warnings, *folder_warnings(result.plan, settings.require_registry(), settings)]:
+    for warning in [*result.warnings, *folder_warnings(result.plan, settings.require_registry(), settings),
+                    *exclude_warnings(result.plan, settings)]:
         reporter.warning(warning)
     if settings.images_out is not None:
         from ..imagelist import dumps, list_path, write_atomically  # imported only when asked for (start-up time)
@@ -43,3 +43,24 @@ def run_post_render(settings: Settings) -> int:
     except OSError as exc:
         raise ConfigError(f"cannot write stdout: {exc.strerror or exc}") from None
     return 0
+
+
+def read_input(paths: Sequence[str]) -> bytes:
+    """The stream: stdin (no path, or ``-``), else the files one after another, each starting a
+    new document.  A terminal on stdin gets told how the command is used instead of a silent wait."""
+    if not paths and sys.stdin.isatty():
+        raise ConfigError(
+            "post-render mode reads the rendered stream from stdin or FILE arguments, and stdin is a terminal: "
+            f"run `helm template ... | {PROG} --registry HOST ...`, `{PROG} --registry HOST ... rendered.yaml`, "
+            f"or let Helm run it (`helm install --post-renderer {PROG} ...`); `{PROG} --help` lists the options")
+    chunks: list[bytes] = []
+    for path in paths or ["-"]:
+        try:
+            chunk = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {'stdin' if path == '-' else path}: {exc.strerror or exc}") from None
+        if chunks:
+            chunk = chunk.removeprefix(b"\xef\xbb\xbf")  # a BOM is only valid at the start of the stream
+            chunks.append((b"" if chunks[-1].endswith(b"\n") else b"\n") + (b"" if chunk.startswith(b"---") else b"---\n"))
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # one input is never copied
