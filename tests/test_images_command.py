@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import FIXTURES, ROOT, corpus_streams, run_cli
+from postrender.mirror import FORMATS
 
 MIRROR = FIXTURES / "mirror"
 IDENTITY, ANALYTICS, MONITORING = MIRROR / "identity.yaml", MIRROR / "analytics.yaml", MIRROR / "monitoring.yaml"
@@ -224,7 +225,15 @@ def test_without_registry_text_and_json_work() -> None:
     assert listing["registry"] is None and {i["target"] for i in listing["images"]} == {None}
 
 
-@pytest.mark.parametrize("fmt", ["map", "harbor"])
+def test_every_registered_format_is_offered_and_documented() -> None:
+    help_text = run_cli(["images", "--help"]).stdout.decode()
+    assert f"[{'|'.join(FORMATS)}]" in help_text
+    readme = (ROOT / "README.md").read_text()
+    for name, fmt in FORMATS.items():
+        assert f"| `{name}`" in readme and fmt.help.split()[0] in " ".join(help_text.split())
+
+
+@pytest.mark.parametrize("fmt", [name for name, f in FORMATS.items() if f.needs_registry])
 def test_map_and_harbor_need_a_registry(fmt: str) -> None:
     result = run_cli(["images", "--format", fmt, str(IDENTITY)])
     assert result.returncode == 1 and result.stdout == b""
@@ -352,7 +361,7 @@ def test_output_file(tmp_path: Path) -> None:
     assert out.read_text() == images(*SETTINGS, IDENTITY)
 
 
-@pytest.mark.parametrize("fmt", ["text", "map", "json", "harbor", "skopeo", "civitas"])
+@pytest.mark.parametrize("fmt", list(FORMATS))
 def test_formats_snapshot(fmt: str, snapshot_yaml: Any) -> None:
     """The whole platform of the fixtures, each form (reviewed by hand once, then held)."""
     paths = [str(p.relative_to(ROOT)) for p in (IDENTITY, ANALYTICS, MONITORING)]  # no machine's paths in snapshots

@@ -21,6 +21,8 @@ import yaml
 
 from conftest import CORPUS, FIXTURES, corpus_streams
 from postrender import mirror
+from postrender.mirror import civitas, plain, skopeo
+from postrender.mirror import harbor as harbor_format
 from postrender.documents import decode
 from postrender.errors import CollisionError
 from postrender.pipeline import collect
@@ -210,9 +212,9 @@ def entry(source: str, **extra: Any) -> dict[str, Any]:
 # -- Harbor --------------------------------------------------------------------------------------
 
 
-def harbor(listing: dict[str, Any]) -> tuple[dict[str, Any], list[mirror.Note]]:
+def harbor(listing: dict[str, Any]) -> tuple[dict[str, Any], list[harbor_format.Note]]:
     """The bodies and the images they leave out (pinned images are placed, with a warning)."""
-    body, notes = mirror.harbor(listing)
+    body, notes = harbor_format.bodies(listing)
     return body, [note for note in notes if note.skipped]
 
 
@@ -352,7 +354,7 @@ def skopeo_copies(output: str) -> set[str]:
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_skopeo_places_every_image_at_its_target(scheme: str) -> None:
     listing, targets = rendered(MIRROR_FIXTURES, **SCHEMES[scheme])
-    copies = skopeo_copies(mirror.skopeo(listing))
+    copies = skopeo_copies(skopeo.sync_files(listing))
     expected = set()
     for target in targets:
         ref = parse_reference(target)
@@ -366,7 +368,7 @@ def test_skopeo_places_every_image_at_its_target(scheme: str) -> None:
 
 def test_skopeo_without_registry_names_the_destination_placeholder() -> None:
     listing = mirror.merge([entry("nginx:1.27")], None, "civitas")
-    assert mirror.skopeo(listing).splitlines()[1].endswith(" REGISTRY/civitas/library")
+    assert skopeo.sync_files(listing).splitlines()[1].endswith(" REGISTRY/civitas/library")
 
 
 # -- CIVITAS/CORE --------------------------------------------------------------------------------
@@ -375,7 +377,7 @@ def test_skopeo_without_registry_names_the_destination_placeholder() -> None:
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_civitas_references_rebuild_the_targets(scheme: str) -> None:
     listing, _ = rendered(MIRROR_FIXTURES, **SCHEMES[scheme])
-    output = mirror.civitas(listing)
+    output = civitas.references(listing)
     assert output.startswith("# ")
     components = yaml.safe_load(output)
     assert list(components) == sorted(components)
@@ -398,7 +400,7 @@ def test_civitas_keys_by_repository_name_and_disambiguates() -> None:
     listing = mirror.merge([entry(s) for s in ["docker.io/bitnami/redis:8", "docker.io/library/redis:7",
                                                "quay.io/keycloak/keycloak:26", "docker.io/a/x:1", "quay.io/b/x:1"]],
                            None, None)
-    components = yaml.safe_load(mirror.civitas(listing))
+    components = yaml.safe_load(civitas.references(listing))
     assert sorted(components) == ["docker.io-a-x-1", "keycloak", "quay.io-b-x-1", "redis-7", "redis-8"]
     assert components["keycloak"] == {"registry": "quay.io", "repository": "keycloak/keycloak", "tag": "26"}
 
@@ -414,8 +416,8 @@ def test_merge_deduplicates_sorts_and_keeps_occurrences() -> None:
     assert [i["source"] for i in listing["images"]] == ["docker.io/library/nginx:1.27", "quay.io/x/y:1"]
     assert listing["images"][0]["target"] == "registry.intern/library/nginx:1.27"
     assert listing["images"][0]["occurrences"] == [first]
-    assert mirror.text(listing) == "docker.io/library/nginx:1.27\nquay.io/x/y:1\n"
-    assert mirror.mapping(listing).splitlines()[1] == "quay.io/x/y:1 registry.intern/x/y:1"
+    assert plain.text(listing) == "docker.io/library/nginx:1.27\nquay.io/x/y:1\n"
+    assert plain.mapping(listing).splitlines()[1] == "quay.io/x/y:1 registry.intern/x/y:1"
 
 
 def test_merge_without_registry_has_null_targets() -> None:

@@ -1,9 +1,8 @@
-"""The mirror list: what the private registry must hold, in the forms Harbor and friends take.
+"""``--format harbor``: Harbor v2 API bodies, registry endpoints and pull replication policies.
 
-``merge`` turns the image lists of many releases (post-render JSON schema) into
-one deduplicated, sorted list; every writer below is a pure function of that
-list.  Harbor semantics the ``harbor`` writer relies on (goharbor/harbor
-``src/controller/replication/flow/stage.go``, ``src/pkg/reg/util/pattern.go``):
+Harbor semantics the bodies rely on (goharbor/harbor
+``src/controller/replication/flow/stage.go``, ``src/pkg/reg/util/pattern.go``;
+../shared/harbor/NOTES.md):
 
 - a pull policy copies every (repository, tag) of the source registry whose
   repository matches the name filter and whose tag matches the tag filter;
@@ -13,8 +12,11 @@ list.  Harbor semantics the ``harbor`` writer relies on (goharbor/harbor
   component) is expanded instead of listing the source catalog, which
   registry.k8s.io, gcr.io and most public registries do not offer;
 - with ``dest_namespace`` set and ``dest_namespace_replace_count`` 0 the whole
-  source repository path is put below the namespace; with an empty namespace
-  the path is kept as it is;
+  source repository path is put below the namespace, with N its first N
+  components are dropped (how an override's target is reached); with an empty
+  namespace the path is kept as it is;
+- Harbor selects by tag only, and a project name must match
+  ``^[a-z0-9]+(?:[._-][a-z0-9]+)*$``;
 - the filters of a policy are stored as JSON in a 1024-character column.
 """
 from __future__ import annotations
@@ -22,17 +24,14 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import collisions
-from .errors import ConfigError
-from .plan import override_for
-from .reference import ImageRef, parse_reference
-
-FORMATS = ("text", "map", "json", "harbor", "skopeo", "civitas")
-NEEDS_REGISTRY = ("map", "harbor")
+from ..errors import ConfigError
+from .format import Format
+from .listing import repository_below
+from .plain import safe_name, to_json
 
 # Harbor keeps a policy's filters as JSON in varchar(1024); stay clear of the edge.
 FILTERS_MAX = 1000
@@ -44,99 +43,6 @@ REGISTRY_TYPES = {
     "quay.io": ("quay", "https://quay.io"),
     "ghcr.io": ("github-ghcr", "https://ghcr.io"),
 }
-
-
-# -- one list out of many ------------------------------------------------------------------
-
-
-def merge(entries: Iterable[dict[str, Any]], registry: str | None, folder: str | None,
-          overrides: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
-    """One image-list document from the entries of many lists: deduplicated by source, sorted,
-    targets computed for ``registry``/``folder``/``overrides`` (``None`` without a registry)."""
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    refs: dict[str, ImageRef] = {}
-    for entry in entries:
-        ref = parse_reference(entry["source"])
-        if ref is None:
-            continue
-        grouped[ref.normalized].append(entry)
-        refs[ref.normalized] = ref
-    images = [_merged(refs[source], grouped[source], registry, folder, override_for(refs[source], overrides))
-              for source in sorted(grouped)]
-    collisions.check((collisions.Landing(refs[image["source"]], repository_below(image, folder), _first_place(image))
-                      for image in images), registry)
-    return {"registry": registry, "folder": folder, "images": images}
-
-
-def _merged(ref: ImageRef, entries: list[dict[str, Any]], registry: str | None, folder: str | None,
-            override: str | None) -> dict[str, Any]:
-    occurrences: list[dict[str, Any]] = []
-    seen: set[tuple[tuple[str, Any], ...]] = set()
-    for entry in entries:
-        for occurrence in entry.get("occurrences") or ():
-            key = tuple(sorted(occurrence.items()))  # values are plain scalars: hashable as they are
-            if key not in seen:  # the same file given twice, or a stream and its own --images-out
-                seen.add(key)
-                occurrences.append(occurrence)
-    occurrences.sort(key=_occurrence_order)  # stable: within a document, the finder's order
-    candidate = all(entry.get("candidate", False) for entry in entries)
-    # As post-render mode says it: the first rule that covers the kind, else the heuristic.
-    rules = [str(o["rule"]) for o in occurrences if "rule" in o and (candidate or o.get("location") != "candidate")]
-    merged: dict[str, Any] = {
-        "source": ref.normalized,
-        "target": ref.at(registry, folder, override) if registry else None,
-        "registry": ref.domain,
-        "repository": ref.path,
-        "tag": ref.tag,
-        "digest": ref.digest,
-        "rule": (min(rules) if candidate else rules[0]) if rules else min(str(e.get("rule")) for e in entries),
-        "occurrences": occurrences,
-    }
-    if override:
-        merged["override"] = override
-    if candidate:
-        merged["candidate"] = True
-        merged["rewritten"] = True
-    return merged
-
-
-def repository_below(image: dict[str, Any], folder: str | None) -> str:
-    """The repository a merged image gets below the registry (its override, else folder + path)."""
-    override = image.get("override")
-    return str(override) if override else (f"{folder}/{image['repository']}" if folder else str(image["repository"]))
-
-
-def _occurrence_order(occurrence: dict[str, Any]) -> tuple[str, int]:
-    document = occurrence.get("document")
-    return str(occurrence.get("file") or ""), document if isinstance(document, int) else -1
-
-
-def _first_place(image: dict[str, Any]) -> str:
-    if not image["occurrences"]:
-        return "an image list without occurrences"
-    o = image["occurrences"][0]
-    where = f"{o.get('file', '?')} document {o.get('document')}"
-    if o.get("template"):
-        where += f" ({o['template']})"
-    return f"{where} {o.get('kind')}/{o.get('name')}" + (f" at {o['path']}" if o.get("path") else "")
-
-
-# -- plain forms -----------------------------------------------------------------------------
-
-
-def text(listing: dict[str, Any]) -> str:
-    return "".join(f"{image['source']}\n" for image in listing["images"])
-
-
-def mapping(listing: dict[str, Any]) -> str:
-    return "".join(f"{image['source']} {image['target']}\n" for image in listing["images"])
-
-
-def to_json(listing: dict[str, Any]) -> str:
-    return json.dumps(listing, indent=2, ensure_ascii=False) + "\n"
-
-
-# -- Harbor ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -152,7 +58,7 @@ class Note:
 HARBOR_PROJECT = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
 
 
-def harbor(listing: dict[str, Any]) -> tuple[dict[str, Any], list[Note]]:
+def bodies(listing: dict[str, Any]) -> tuple[dict[str, Any], list[Note]]:
     """Harbor v2 API bodies that make Harbor hold exactly the listed images at their targets:
     ``registries`` (POST /registries) and pull ``policies`` (POST /replication/policies, after
     setting ``src_registry.id`` to the id Harbor gave the registry of that name)."""
@@ -312,14 +218,11 @@ def _policy_body(domain: str, repositories: list[str], tags: list[str], registry
     }
 
 
-_NAME_UNSAFE = re.compile(r"[^a-z0-9._-]+")
-
-
 def _policy_name(namespace: str, domain: str, repositories: list[str]) -> str:
     base = "-".join([namespace or "flat", domain, repositories[0]])
     if len(repositories) > 1:
         base += f"-and-{len(repositories) - 1}"
-    return _NAME_UNSAFE.sub("-", base.lower())[: POLICY_NAME_MAX - 8]
+    return safe_name(base)[: POLICY_NAME_MAX - 8]
 
 
 def _unique_names(policies: list[dict[str, Any]]) -> None:
@@ -335,89 +238,11 @@ def _unique_names(policies: list[dict[str, Any]]) -> None:
             policy["name"] = f"{name}-{seen[name]}"
 
 
-# -- skopeo sync -------------------------------------------------------------------------------
+def _write(listing: dict[str, Any], warn: Callable[[str], None]) -> str:
+    body, notes = bodies(listing)
+    for note in notes:
+        warn(f"{note.source}: {note.reason}")
+    return to_json(body)
 
 
-def skopeo(listing: dict[str, Any]) -> str:
-    """``skopeo sync --src yaml`` files, one YAML document per destination path.
-
-    Without ``--scoped`` skopeo puts each image at ``DEST/<last path component>``, and with it at
-    ``DEST/<source host>/<path>``: neither keeps the repository path below a fixed destination,
-    so images are grouped by the destination their target needs, one document each, with the
-    command to run it as a comment.
-    """
-    registry = listing["registry"]
-    by_dest: dict[str, dict[str, dict[str, set[str]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
-    for image in listing["images"]:
-        # Tags and digests hold no '/': the destination is the target up to its last one.
-        dest = (image["target"] or "/" + repository_below(image, listing["folder"])).rpartition("/")[0]
-        versions = by_dest[dest][image["registry"]][image["repository"]]
-        if image["tag"]:
-            versions.add(str(image["tag"]))
-        if image["digest"]:
-            versions.add(str(image["digest"]))
-        if not image["tag"] and not image["digest"]:
-            versions.add("latest")  # never an empty list: skopeo would copy every tag
-    documents = []
-    for dest in sorted(by_dest):
-        shown = dest if registry else f"REGISTRY{dest}"
-        body = {domain: {"images": {repo: sorted(versions) for repo, versions in sorted(repos.items())}}
-                for domain, repos in sorted(by_dest[dest].items())}
-        documents.append(
-            f"# skopeo sync --all --preserve-digests --src yaml --dest docker THIS_FILE {shown}\n"
-            + _yaml(body)
-        )
-    return "".join(f"---\n{doc}" for doc in documents) if documents else "# no images\n"
-
-
-# -- CIVITAS/CORE inventory --------------------------------------------------------------------
-
-
-def civitas(listing: dict[str, Any]) -> str:
-    """``<component>: {registry, repository, tag[, digest]}``, keyed by repository name.
-
-    With a registry the values name the mirror (what the cluster pulls); without one, the
-    source.  Repository names that occur more than once get the tag, then the path, appended.
-    """
-    registry, folder = listing["registry"], listing["folder"]
-    rows = []
-    for image in listing["images"]:
-        if registry:
-            repository, where = repository_below(image, folder), registry
-        else:
-            repository, where = image["repository"], image["registry"]
-        entry: dict[str, Any] = {"registry": where, "repository": repository, "tag": image["tag"] or ("latest" if not image["digest"] else None)}
-        if image["digest"]:
-            entry["digest"] = image["digest"]
-        rows.append((image, entry))
-    keys = _component_keys([image for image, _ in rows])
-    out = {key: entry for key, (_, entry) in sorted(zip(keys, rows), key=lambda pair: pair[0])}
-    return "# CIVITAS/CORE software references, generated by civitas-postrender images --format civitas\n" + _yaml(out)
-
-
-def _component_keys(images: list[dict[str, Any]]) -> list[str]:
-    def key(image: dict[str, Any], level: int) -> str:
-        leaf = str(image["repository"]).rpartition("/")[2]
-        if level == 0:
-            return leaf
-        version = image["tag"] or (image["digest"] or "").replace("sha256:", "")[:12] or "latest"
-        if level == 1:
-            return f"{leaf}-{version}"
-        return _NAME_UNSAFE.sub("-", f"{image['registry']}-{image['repository']}-{version}".lower())
-
-    levels = [0] * len(images)
-    for _ in range(3):
-        keys = [key(image, level) for image, level in zip(images, levels)]
-        counts: dict[str, int] = defaultdict(int)
-        for k in keys:
-            counts[k] += 1
-        if all(counts[k] == 1 for k in keys):
-            return keys
-        levels = [min(level + 1, 2) if counts[k] > 1 else level for k, level in zip(keys, levels)]
-    return [key(image, level) for image, level in zip(images, levels)]
-
-
-def _yaml(data: Any) -> str:
-    import yaml
-
-    return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000))
+FORMAT = Format("harbor", "Harbor API bodies", _write, needs_registry=True)
