@@ -7,8 +7,13 @@ post-render command in-process, and checks each run:
 
 - exit 0 or 1 only (never 3, never a traceback, never a hang: each run has an alarm);
 - exit 1: nothing on stdout, one line per problem on stderr;
-- exit 0: the output is still YAML, with as many documents as the input, and a second run
-  on it changes nothing.
+- exit 0: the output is still YAML, with as many documents as the input, it loads as the
+  input does except at image values and inserted pull secrets (merge keys resolved as
+  Kubernetes' decoder does), and a second run on it changes nothing.
+
+Mutation kinds aimed at YAML's corners: merge keys (``<<: {image: ...}``, ``<<: *a``),
+duplicate keys (an earlier ``kind:``/``image:``, the last one wins), exotic line breaks
+(lone CR, NEL, U+2028/U+2029, a second BOM) and aliases next to comments that name them.
 
 Seeded and repeatable.  Prints counts per exit code and failure kind; saves every failing
 input (with its arguments and stderr) under /tmp/civitas-fuzz/.
@@ -23,12 +28,14 @@ import argparse
 import collections
 import io
 import random
+import re
 import resource
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -137,6 +144,89 @@ def anchor_alias(rnd: random.Random, data: bytes) -> bytes:
     return b"".join(lines)
 
 
+def merge_key(rnd: random.Random, data: bytes) -> bytes:
+    """Move a ``key: value`` into a merge (``<<: {key: value}``), or merge an anchored mapping
+    into a mapping (``<<: *m``), or merge two (``<<: [*m, *n]``)."""
+    lines = _lines(data)
+    pairs = [i for i, line in enumerate(lines) if re.match(rb"^( *)(?:- )?[A-Za-z][\w.-]*: [^&*#\s{\[|>'\"][^#]*$", line)]
+    if not pairs:
+        return data
+    i = rnd.choice(pairs)
+    match = re.match(rb"^( *(?:- )?)([A-Za-z][\w.-]*): (.*?)(\r?\n)?$", lines[i], re.DOTALL)
+    if match is None:
+        return data
+    lead, key, value, end = match.group(1), match.group(2), match.group(3), match.group(4) or b""
+    choice = rnd.randrange(3)
+    if choice == 0:
+        lines[i] = lead + b"<<: {" + key + b": " + value + b"}" + end
+    else:  # anchor a mapping earlier at this level, then merge it
+        anchors = [j for j in range(i) if lines[j].rstrip().endswith(b":") and b"#" not in lines[j]]
+        if not anchors:
+            return data
+        j = rnd.choice(anchors)
+        lines[j] = lines[j].rstrip(b"\r\n").rstrip() + b" &m" + (b"\r\n" if lines[j].endswith(b"\r\n") else b"\n")
+        merged = b"*m" if choice == 1 else b"[*m, *m]"
+        lines.insert(i, b" " * len(lead) + b"<<: " + merged + (end or b"\n"))
+    return b"".join(lines)
+
+
+def duplicate_key(rnd: random.Random, data: bytes) -> bytes:
+    """Write a key twice: an earlier ``kind:`` (a kind that holds nothing) or an earlier value
+    of any key; Kubernetes takes the last."""
+    lines = _lines(data)
+    pairs = [i for i, line in enumerate(lines) if re.match(rb"^ *(?:- )?[\"']?[A-Za-z][\w.-]*[\"']? *: ", line)]
+    if not pairs:
+        return data
+    i = rnd.choice(pairs)
+    end = b"\r\n" if lines[i].endswith(b"\r\n") else b"\n"
+    if lines[i].startswith(b"kind:") or rnd.random() < 0.3:
+        decoy = rnd.choice([b"kind: Service", b"kind: ConfigMap", b'"kind": Service', b"kind : Service"])
+        kinds = [j for j, line in enumerate(lines) if line.startswith(b"kind")]
+        at = kinds[0] if kinds else 0
+        lines.insert(at, decoy + end)
+    else:  # an earlier value under the same key, just before it
+        match = re.match(rb"^( *)((?:- )?)([^:]*): ", lines[i])
+        if match is None:
+            return data
+        indent, dash, key = match.groups()
+        lines[i:i + 1] = [indent + dash + key + b": decoy:0" + end, indent + b" " * len(dash) + lines[i][len(indent) + len(dash):]]
+    return b"".join(lines)
+
+
+EXOTIC_BREAKS = [b"\r", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9"]
+
+
+def exotic_break(rnd: random.Random, data: bytes) -> bytes:
+    """Turn line breaks into ones YAML 1.1 (libyaml, go-yaml) also ends lines at: lone CR,
+    NEL, U+2028, U+2029; or add a second byte-order mark."""
+    if rnd.random() < 0.1:
+        return b"\xef\xbb\xbf" * rnd.randint(1, 2) + data
+    breaks = [m.start() for m in re.finditer(rb"(?<!\r)\n", data)]
+    if not breaks:
+        return data
+    out = bytearray(data)
+    for position in sorted(rnd.sample(breaks, min(len(breaks), rnd.randint(1, 4))), reverse=True):
+        out[position:position + 1] = rnd.choice(EXOTIC_BREAKS)
+    return bytes(out)
+
+
+def comment_alias(rnd: random.Random, data: bytes) -> bytes:
+    """Anchor a value, then alias it from another key with a comment naming the alias in
+    between (``image: # was *a`` / ``*a`` on the next line) or after it."""
+    lines = _lines(data)
+    values = [i for i, line in enumerate(lines) if re.match(rb"^ *(?:- )?[A-Za-z][\w.-]*: [^&*#\s{\[|>'\"][^#]*$", line)]
+    if len(values) < 2:
+        return data
+    a, b = sorted(rnd.sample(values, 2))
+    lines[a] = lines[a].replace(b": ", b": &a ", 1)
+    key = lines[b].partition(b": ")[0]
+    end = b"\r\n" if lines[b].endswith(b"\r\n") else b"\n"
+    indent = b" " * (len(key) - len(key.lstrip(b" -")) + 2)
+    lines[b] = rnd.choice([key + b": # was *a" + end + indent + b"*a" + end, key + b": *a # *a" + end,
+                           key + b": # *a *a" + end + indent + b"# *a" + end + indent + b"*a" + end])
+    return b"".join(lines)
+
+
 def hostile_image(rnd: random.Random, data: bytes) -> bytes:
     lines = _lines(data)
     images = [i for i, line in enumerate(lines) if b"image: " in line or b"image\": " in line or b"value: " in line]
@@ -152,6 +242,7 @@ MUTATORS: dict[str, Mutator] = {
     "byte_flip": byte_flip, "bit_flip": bit_flip, "delete_line": delete_line, "duplicate_line": duplicate_line,
     "swap_lines": swap_lines, "shift_indent": shift_indent, "truncate": truncate, "insert_token": insert_token,
     "crlf": to_crlf, "shuffle_documents": shuffle_documents, "anchor_alias": anchor_alias, "hostile_image": hostile_image,
+    "merge_key": merge_key, "duplicate_key": duplicate_key, "exotic_break": exotic_break, "comment_alias": comment_alias,
 }
 
 ARG_SETS: list[list[str]] = [
@@ -256,10 +347,114 @@ def check(args: Sequence[str], data: bytes, outcome: Outcome) -> str | None:
         return "output-not-yaml"
     if before is not None and before != after and data.strip():
         return "document-count-changed"
+    if unexpected_change(data, outcome.stdout, _option(args, "--registry"), _options(args, "--pull-secret")) is not None:
+        return "changed-elsewhere"
     again = run_inprocess(args, outcome.stdout)
     if again.code != 0 or again.stdout != outcome.stdout:
         return "not-idempotent"  # a second run must change nothing
     return None
+
+
+def _options(args: Sequence[str], name: str) -> list[str]:
+    return [args[i + 1] for i, a in enumerate(args[:-1]) if a == name]
+
+
+def _option(args: Sequence[str], name: str) -> str:
+    found = _options(args, name)
+    return found[-1] if found else ""
+
+
+# -- the output loads as the input does, except at images and pull secrets ---------------------
+SECRET_KEYS = ("imagePullSecrets", "imagePullSecret")
+
+
+def load_as_kubernetes(data: bytes) -> list[Any] | None:
+    """The documents as Kubernetes reads them (merge keys applied where written, as go-yaml v2
+    does; the last of duplicate keys), or None when PyYAML cannot load them."""
+    import yaml
+
+    class Loader(yaml.CSafeLoader):
+        def flatten_mapping(self, node: Any) -> None:
+            pairs = []
+            for key, value in node.value:
+                if key.tag != "tag:yaml.org,2002:merge":
+                    pairs.append((key, value))
+                    continue
+                sources = value.value[::-1] if isinstance(value, yaml.SequenceNode) else [value]
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise yaml.YAMLError("merge of a non-mapping")
+                    self.flatten_mapping(source)
+                    pairs += source.value
+            node.value = pairs
+
+    try:
+        text = data.decode("utf-8").lstrip("\ufeff")
+        return [d for d in yaml.load_all(text, Loader=Loader) if d is not None]
+    except (Exception, RecursionError):  # anything PyYAML cannot build (=, recursion, bad merges)
+        return None
+
+
+def unexpected_change(before: bytes, after: bytes, registry: str, secrets: Sequence[str]) -> str | None:
+    """Where ``after`` loads differently from ``before`` other than at an image (a string now
+    naming the registry) or an added pull secret; None when there is no such place (or either
+    does not load with PyYAML, so there is nothing to compare)."""
+    old, new = load_as_kubernetes(before), load_as_kubernetes(after)
+    if old is None or new is None:  # an output libyaml cannot read is "output-not-yaml"; PyYAML may run out of memory
+        return None
+    if len(old) != len(new):
+        return f"{len(old)} documents became {len(new)}"
+    seen: set[tuple[int, int]] = set()
+    for index, (a, b) in enumerate(zip(old, new)):
+        problem = _diff(a, b, f"document {index}", registry, tuple(secrets), seen, False)
+        if problem:
+            return problem
+    return None
+
+
+def _diff(a: Any, b: Any, path: str, registry: str, secrets: tuple[str, ...], seen: set[tuple[int, int]], in_secrets: bool) -> str | None:
+    if isinstance(a, (dict, list)):
+        if (id(a), id(b)) in seen:  # shared through aliases: compared once (alias bombs stay linear)
+            return None
+        seen.add((id(a), id(b)))
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in b:
+            if key not in a and not (key in SECRET_KEYS or _only_secrets(b[key], secrets)):
+                return f"{path}: key {key!r} added"
+        for key in a:
+            if key not in b:
+                return f"{path}: key {key!r} removed"
+            if a[key] is None and b[key] is not None and (key in SECRET_KEYS or _only_secrets(b[key], secrets)):
+                continue  # a null field filled with the secrets
+            problem = _diff(a[key], b[key], f"{path}.{key}", registry, secrets, seen, in_secrets or key in SECRET_KEYS)
+            if problem:
+                return problem
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(b) != len(a) and not (in_secrets and len(b) > len(a) and _only_secrets(b[len(a):], secrets)):
+            return f"{path}: {len(a)} items became {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            problem = _diff(x, y, f"{path}[{i}]", registry, secrets, seen, in_secrets)
+            if problem:
+                return problem
+        return None
+    if isinstance(b, str) and not isinstance(a, (dict, list)) and a != b and registry and registry.lower() in b.lower():
+        return None  # an image rewritten (a plain "true" or "2" under an image key is read as a name too)
+    if a != b or type(a) is not type(b):
+        return f"{path}: {a!r} became {b!r}"
+    return None
+
+
+def _only_secrets(value: Any, secrets: tuple[str, ...]) -> bool:
+    """Nothing but pull secrets we add (``[{name: s}]``, ``{pod: {imagePullSecrets: ...}}``)."""
+    if isinstance(value, dict):
+        if set(value) == {"name"}:
+            return value["name"] in secrets
+        return bool(value) and all((k in SECRET_KEYS or k in ("pod", "template", "spec")) and _only_secrets(v, secrets)
+                                   for k, v in value.items())
+    if isinstance(value, list):
+        return all(_only_secrets(v, secrets) or v in secrets for v in value)
+    return False
 
 
 def fuzz(streams: Sequence[Path], iterations: int, seed: int, save: bool = True,

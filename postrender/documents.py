@@ -17,7 +17,7 @@ from typing import Any
 from .errors import InputError, Where
 from .finder import DocContext, context_of
 from .splice import Edit
-from .nodes import MappingNode, Node, ScalarNode, SequenceNode
+from .nodes import MappingNode, MergeError, Node, ScalarNode, SequenceNode, resolve_merges
 
 BOM = "\ufeff"
 BOM_BYTES = BOM.encode("utf-8")
@@ -31,7 +31,7 @@ class Stream:
     in 2 or 4 bytes, so post-render mode decodes one document at a time instead."""
 
     data: bytes
-    bom: str  # "\ufeff" or ""
+    bom: str  # the byte-order marks it began with ("\ufeff", rarely more), or ""
 
     @functools.cached_property
     def text(self) -> str:
@@ -39,9 +39,12 @@ class Stream:
 
 
 def decode(data: bytes) -> Stream:
-    if data.startswith(BOM_BYTES):
-        return Stream(data[len(BOM_BYTES):], BOM)
-    return Stream(data, "")
+    """Every leading BOM is set aside: libyaml skips one without counting it, so with a second
+    one left in the text every position it reports would be off by one."""
+    count = 0
+    while data.startswith(BOM_BYTES, count * len(BOM_BYTES)):
+        count += 1
+    return Stream(data[count * len(BOM_BYTES):], BOM * count)
 
 
 def decode_text(data: bytes, first_index: int = 0, line_offset: int = 0) -> str:
@@ -142,6 +145,7 @@ def documents(text: str, data: bytes | None = None, *, first_index: int = 0, lin
     import yaml
 
     loader = _loader(data if data is not None else text)  # libyaml's marks count characters either way
+    merges = "<<" in text  # merge keys are resolved only where one could be written
     index, previous_end = first_index, 0
     try:
         with collector_paused():
@@ -162,6 +166,8 @@ def documents(text: str, data: bytes | None = None, *, first_index: int = 0, lin
                     raise InputError(f"{where}: nesting is too deep to process") from None
                 template = _template(text, previous_end, root.start_mark.index)
                 previous_end = root.end_mark.index
+                if merges:
+                    _resolve_merges(root, text, index, template, line_offset)
                 if isinstance(root, MappingNode):
                     yield root, context_of(root, index, template, line_offset, piece)
                 elif not (isinstance(root, ScalarNode) and root.value == "" and root.style == ""):
@@ -172,6 +178,17 @@ def documents(text: str, data: bytes | None = None, *, first_index: int = 0, lin
                 index += 1
     finally:
         loader.dispose()
+
+
+def _resolve_merges(root: Node, text: str, index: int, template: str | None, line_offset: int) -> None:
+    try:
+        resolve_merges(root, text)
+    except MergeError as exc:
+        mark = exc.node.start_mark
+        where = Where(document=index, template=template, line=line_offset + mark.line + 1, column=mark.column + 1)
+        raise InputError(f"{where}: {exc.problem}") from None
+    except RecursionError:
+        raise InputError(f"{Where(document=index, template=template)}: merge keys nest too deep to process") from None
 
 
 def validate(text: str, data: bytes, *, first_index: int = 0, line_offset: int = 0) -> None:

@@ -12,7 +12,7 @@ from sys import intern
 
 from . import heuristics
 from .errors import InputError, Where
-from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, duplicate_keys, get, get_str, items
+from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items
 from .paths import PathPart, format_path
 from .reference import parse_reference
 from .rules import CompiledPath, NamedValues, Rule, RuleSet
@@ -268,40 +268,26 @@ class _Matcher:
 def alias_span(text: str | None, parent: Node | None, link: PathPart, node: Node) -> tuple[int, int] | None:
     """The span of ``*name`` when ``parent[link]`` is an alias of ``node``, else None.
 
-    A composed alias is its anchor's node, positions included; anchors come before their
-    aliases, so a value that starts before its own key (or before its sequence, or before
-    the item ahead of it) was reached through an alias.
+    A composed alias is its anchor's node, positions included.  Anchors come before their
+    aliases, so a mapping value that starts before its own key was reached through an
+    alias; the ``*name`` token itself (never a comment naming it) is found in the parser's
+    events.  A sequence item is looked up there whenever the sequence's text holds a ``*``.
     """
     if text is None or parent is None:
         return None
-    start = node.start_mark.index
     if isinstance(parent, MappingNode) and isinstance(link, str):
         key = None
-        for k, v in parent.value:
+        for k, v in parent.value:  # merged pairs included: their key is where the value is written
             if v is node and isinstance(k, ScalarNode) and k.value == link:
                 key = k
-        if key is None or start >= key.end_mark.index:
+        if key is None or node.start_mark.index >= key.end_mark.index:
             return None
-        search_from = key.end_mark.index
-    elif isinstance(parent, SequenceNode) and isinstance(link, int) and link < len(parent.value):
-        before = parent.value[link - 1] if link else None
-        if start >= parent.start_mark.index and (before is None or start > before.start_mark.index):
+        return alias_tokens(text).after_key.get(key.start_mark.index)
+    if isinstance(parent, SequenceNode) and isinstance(link, int) and 0 <= link < len(parent.value):
+        if parent.value[link] is not node or text.find("*", parent.start_mark.index, parent.end_mark.index) == -1:
             return None
-        search_from = parent.start_mark.index if before is None else max(parent.start_mark.index, before.start_mark.index)
-    else:
-        return None
-    name = _anchor_name(text, start)
-    if name is None:
-        return None
-    token = re.compile(r"\*" + re.escape(name) + r"(?=[\s,\]}]|\Z)")
-    match = token.search(text, search_from)
-    return (match.start(), match.end()) if match else None
-
-
-def _anchor_name(text: str, position: int) -> str | None:
-    """The anchor written at a node's start (``&name``, possibly after a ``!tag``)."""
-    match = re.compile(r"(?:![^\s]*\s+)?&([^\s,\[\]{}]+)").match(text, position)
-    return match.group(1) if match else None
+        return alias_tokens(text).in_sequence.get((parent.start_mark.index, link))
+    return None
 
 
 def _candidates(root: Node, ctx: DocContext, prefix: tuple[PathPart, ...], out: Findings, text: str | None) -> None:

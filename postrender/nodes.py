@@ -1,16 +1,21 @@
 """Small helpers over PyYAML's composed nodes (positions included).
 
 Duplicate keys: Kubernetes and Helm take the last value, so lookups here do too.
+Merge keys (``<<``) are resolved once per document (:func:`resolve_merges`): a mapping's
+``value`` then holds the merged pairs too (lookups see what Kubernetes sees), and
+:func:`written` gives the pairs as they are written there (for edits by position).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from sys import intern
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["MappingNode", "Node", "Scalar", "ScalarNode", "SequenceNode", "get", "get_key", "get_str", "items", "keys_of", "duplicate_keys"]
+__all__ = ["MappingNode", "Node", "Scalar", "ScalarNode", "SequenceNode", "get", "get_key", "get_str", "items", "keys_of",
+           "duplicate_keys", "written", "resolve_merges", "alias_tokens", "MergeError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +96,153 @@ def keys_of(node: Node | None) -> list[str]:
 
 
 def duplicate_keys(node: Node | None) -> set[str]:
+    """Keys written twice in this mapping (a merged key overridden here is no duplicate)."""
     seen: set[str] = set()
     dups: set[str] = set()
-    for key in keys_of(node):
-        (dups if key in seen else seen).add(key)
+    for key, _ in written(node) if isinstance(node, MappingNode) else ():
+        if isinstance(key, ScalarNode):
+            (dups if key.value in seen else seen).add(key.value)
     return dups
+
+
+# -- merge keys --------------------------------------------------------------------------------
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class MergeError(Exception):
+    """A merge key Kubernetes' decoder refuses; carries the node to locate it."""
+
+    def __init__(self, node: Node, problem: str) -> None:
+        super().__init__(problem)
+        self.node, self.problem = node, problem
+
+
+def written(node: MappingNode) -> list[tuple[Node, Node]]:
+    """The pairs as written in this mapping, merge keys included (``value`` once merges are resolved)."""
+    pairs: list[tuple[Node, Node]] = getattr(node, "written", None) or node.value
+    return pairs
+
+
+def is_merge_key(key: Node, text: str) -> bool:
+    """``<<`` written plain (not quoted, no tag of its own), or tagged ``!!merge``."""
+    if not isinstance(key, ScalarNode):
+        return False
+    if key.tag == MERGE_TAG:
+        return True
+    return key.value == "<<" and not key.style and text[key.start_mark.index:key.start_mark.index + 1] != "!"
+
+
+def resolve_merges(root: Node, text: str) -> None:
+    """Resolve every merge key below ``root`` in place, as Kubernetes' decoder does.
+
+    sigs.k8s.io/yaml decodes with go-yaml v2, which applies each ``<<`` where it is written:
+    a merged key overrides the keys before the ``<<`` and is overridden by those after it (the
+    YAML 1.1 rule, "the mapping's own keys win", whenever ``<<`` comes first, as it usually
+    does); in ``<<: [*a, *b]`` the earlier mapping wins.  So each ``<<`` pair is replaced,
+    where it stands, by the pairs it brings (each key once, its winning value), and the
+    last-wins lookups of this module see what Kubernetes sees.  The nodes stay where they
+    are written, so an image brought by a merge is edited where it is written.
+    """
+    stack: list[Node] = [root]
+    seen: set[int] = set()
+    merging: list[MappingNode] = []
+    while stack:  # iteratively: documents nest deep; aliases make the tree a graph
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            if any(is_merge_key(k, text) for k, _ in node.value):
+                merging.append(node)
+            for key, value in node.value:
+                stack += (key, value)
+        elif isinstance(node, SequenceNode):
+            stack += node.value
+    done: set[int] = set()
+    for node in merging:
+        _flatten(node, text, done, set())
+
+
+def _flatten(node: MappingNode, text: str, done: set[int], active: set[int]) -> None:
+    if id(node) in done:
+        return
+    if id(node) in active:
+        raise MergeError(node, "a merge key (<<) makes this mapping merge itself")
+    active.add(id(node))
+    pairs: list[tuple[Node, Node]] = []
+    merged_any = False
+    for key, value in node.value:
+        if not is_merge_key(key, text):
+            pairs.append((key, value))
+            continue
+        merged_any = True
+        sources = value.value[::-1] if isinstance(value, SequenceNode) else [value]  # go-yaml: earlier ones win
+        brought: list[tuple[Node, Node]] = []
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                raise MergeError(source, "a merge key (<<) takes a mapping or a list of mappings")
+            _flatten(source, text, done, active)
+            brought += source.value
+        pairs += _winners(brought)
+    if merged_any:
+        setattr(node, "written", node.value)  # an attribute PyYAML's node class does not declare
+        node.value = pairs
+    active.discard(id(node))
+    done.add(id(node))
+
+
+def _winners(pairs: list[tuple[Node, Node]]) -> list[tuple[Node, Node]]:
+    """Each key once, with its last value (merges of merges stay linear, never exponential)."""
+    last: dict[object, int] = {}
+    for index, (key, _) in enumerate(pairs):
+        last[key.value if isinstance(key, ScalarNode) else id(key)] = index
+    return [pairs[i] for i in sorted(last.values())]
+
+
+# -- aliases -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AliasTokens:
+    """Where each alias is written: the composed alias is its anchor's node, so its own
+    ``*name`` token is known only to the parser's events."""
+
+    after_key: dict[int, tuple[int, int]]  # start of the key whose value it is -> span
+    in_sequence: dict[tuple[int, int], tuple[int, int]]  # (start of the sequence, item index) -> span
+
+
+@functools.lru_cache(maxsize=2)
+def alias_tokens(text: str) -> AliasTokens:
+    """Every alias token of ``text`` (read once per text, only when an alias is met)."""
+    import yaml
+
+    after_key: dict[int, tuple[int, int]] = {}
+    in_sequence: dict[tuple[int, int], tuple[int, int]] = {}
+    frames: list[list[int]] = []  # [is mapping, start, children so far, start of the last key]
+    parser = yaml.CBaseLoader(text)
+    try:
+        while parser.check_event():  # a YAML error in a later document: what came before is all that is asked for
+            event = parser.get_event()
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frames.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            assert event.start_mark is not None and event.end_mark is not None  # libyaml marks every event
+            start = event.start_mark.index
+            if frames:
+                frame = frames[-1]
+                if frame[0] and frame[2] % 2 == 0:
+                    frame[3] = start
+                elif isinstance(event, yaml.AliasEvent):
+                    span = (start, event.end_mark.index)
+                    if frame[0]:
+                        after_key[frame[3]] = span
+                    else:
+                        in_sequence[(frame[1], frame[2])] = span
+                frame[2] += 1
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                frames.append([isinstance(event, yaml.MappingStartEvent), start, 0, -1])
+    except yaml.YAMLError:
+        pass
+    finally:
+        parser.dispose()
+    return AliasTokens(after_key, in_sequence)

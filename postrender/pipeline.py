@@ -17,6 +17,7 @@ from .nodes import Node
 from .plan import Plan, make_plan
 from .pullsecrets import secret_edits
 from .rules import RuleSet, load_rules
+from .selfcheck import check_edited
 from .settings import Settings
 from .splice import Edit, OverlappingEdits, in_order, pieces, render_value, scalar_edits
 
@@ -93,6 +94,7 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
                 raise OverlappingEdits(f"edits overlap at character {after.start} of document {piece.index}")
         if not piece.edits:
             piece.text = None
+    check_edited(parts)  # every edited document still parses, or exit 3 with nothing written
     return Result(stream.data, stream.bom, parts, plan, findings, warnings)
 
 
@@ -134,15 +136,28 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
 
 _TOP_KIND = re.compile(r"^kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", re.MULTILINE)
 _TOP_API_VERSION = re.compile(r"^apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTILINE)
+# Kubernetes takes the last of duplicate keys, and a key can be written in ways the two lines
+# above do not read: every line that starts with "kind"/"apiVersion" and a colon must be the
+# one read, and no top-level line may start a quoted, explicit, anchored, tagged, alias or
+# merge key or a flow collection (JSON); libyaml also ends lines at a lone CR, NEL, U+2028/9.
+_KIND_KEYS = re.compile(r"^kind[ \t]*:", re.MULTILINE)
+_API_VERSION_KEYS = re.compile(r"^apiVersion[ \t]*:", re.MULTILINE)
+_UNSURE = re.compile(r"""^["'?&!*{\[<]|\r(?!\n)|[\x85\u2028\u2029]""", re.MULTILINE)
+_ALIAS = re.compile(r"(?<![^\s\[{,])\*[\w-]")  # an undefined alias is found only by composing
 
 
 def cannot_hold_images(text: str, rules: RuleSet) -> bool:
     """True for a document whose kind's rules look nowhere (a Service, a Role) or only at CRD
     schema defaults its text has none of: matching it would find nothing, so it is only
     checked to be valid YAML.  Decided from its text, conservatively: one plain top-level
-    ``kind:`` and ``apiVersion:`` line each, else it is parsed like any other."""
+    ``kind:`` and ``apiVersion:`` line each and no other way of writing them, else it is
+    parsed like any other."""
     kinds, versions = _TOP_KIND.findall(text), _TOP_API_VERSION.findall(text)
     if len(kinds) != 1 or len(versions) != 1:
+        return False
+    if len(_KIND_KEYS.findall(text)) != 1 or len(_API_VERSION_KEYS.findall(text)) != 1 or _UNSURE.search(text):
+        return False  # another spelling of the key, perhaps the last one
+    if _ALIAS.search(text):
         return False
     matched = rules.for_kind(versions[0], kinds[0])
     if not matched:

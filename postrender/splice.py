@@ -87,20 +87,27 @@ _PLAIN_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@+-]*(?::[A-Za-z0-9._/@+-]+)*
 
 def _rewrite_whole(text: str, start: int, end: int, node: Scalar | ScalarNode, replacements: list[tuple[int, str, str]]) -> Edit:
     rendered = json.dumps(_replaced(node.value, replacements), ensure_ascii=False)
-    if node.style in ("|", ">") and text[start:end].endswith("\n"):
-        rendered += "\r\n" if text[start:end].endswith("\r\n") else "\n"
+    if node.style in ("|", ">"):  # a block scalar ends with its line break: keep it
+        ending = _LINE_BREAK_AT_END.search(text, start, end)
+        rendered += ending.group() if ending else ""
     return Edit(start, end, rendered)
+
+
+_LINE_BREAK_AT_END = re.compile("(?:\r\n|[\r\n\x85\u2028\u2029])\\Z")  # libyaml's line breaks
 
 
 def _body_start(text: str, start: int, end: int) -> int:
     """Skip an anchor (``&name``) and a tag (``!tag``) before the scalar itself: they stay."""
     position = start
     while position < end and text[position] in "&!":
-        while position < end and text[position] not in " \t\r\n":
+        while position < end and text[position] not in _SPACE:
             position += 1
-        while position < end and text[position] in " \t\r\n":
+        while position < end and text[position] in _SPACE:
             position += 1
     return position
+
+
+_SPACE = " \t\r\n\x85\u2028\u2029"
 
 
 def _occurrence_index(value: str, needle: str, offset: int) -> int | None:
