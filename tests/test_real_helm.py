@@ -14,6 +14,7 @@ here, so a missed image, a rewrite too many or any other change fails.
 from __future__ import annotations
 
 import importlib.machinery
+import json
 import importlib.util
 import os
 import re
@@ -253,6 +254,30 @@ def test_helm3_post_renderer_by_name_on_path(helm3: Helm, post_renderer: Path) -
     assert diff.rewrites == WEBAPP_REWRITES and diff.secrets == WEBAPP_SECRETS  # the test Pod stays public
 
 
+def test_helm3_registry_full_url_from_the_environment(helm3: Helm, post_renderer: Path) -> None:
+    """CIVITAS/CORE inventories keep the registry and project as one URL: the environment takes it as is."""
+    plain = template(helm3, "platform")
+    rendered = template(helm3, "platform", "--post-renderer", str(post_renderer),
+                        env={"CIVITAS_POSTRENDER_REGISTRY": f"{REGISTRY}/{FOLDER}", "CIVITAS_POSTRENDER_PULL_SECRETS": SECRET})
+    diff = compare(plain, rendered)
+    assert diff.rewrites == WORKLOAD_REWRITES and diff.secrets == WORKLOAD_SECRETS
+
+
+def test_helm3_check_fails_on_the_hooks_only(helm3: Helm, post_renderer: Path, tmp_path: Path) -> None:
+    """`check` on Helm 3's `helm template --post-renderer` output: everything post-rendered passes,
+    the hook Job and the test Pod fail with the Helm 3 explanation."""
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(template(helm3, "platform", "--post-renderer", str(post_renderer), *pr_args(FLAGS)))
+    result = subprocess.run([*CLI, "check", "--output", "json", *FLAGS, str(rendered)], capture_output=True, text=True,
+                            env=cli_env(), timeout=60)
+    assert result.returncode == 1, result.stderr
+    problems = json.loads(result.stdout)["problems"]
+    assert {(p["kind"], p["name"], p["image"]) for p in problems} == {
+        ("Job", "r-migrate", "ghcr.io/acme/migrate:2.0.1"), ("Job", "r-migrate", None),
+        ("Pod", "r-test-api", "curlimages/curl:8.10.1"), ("Pod", "r-test-api", None)}
+    assert all(p["hook"] for p in problems)
+
+
 def test_helm3_error_comes_back_through_helm(helm3: Helm, post_renderer: Path, tmp_path: Path) -> None:
     result = helm3.run("template", RELEASE, str(CHARTS / "platform"), "--post-renderer", str(post_renderer),
                        *pr_args(["--registry=https://registry.intern"]))
@@ -305,6 +330,34 @@ def test_helm4_install_dry_run_with_environment(helm4: Helm) -> None:
     diff = compare(plain, rendered)
     assert diff.rewrites == {**WORKLOAD_REWRITES, **HOOK_REWRITES}
     assert diff.secrets == WORKLOAD_SECRETS | HOOK_SECRETS
+
+
+def test_helm4_check_passes_what_the_plugin_rendered(helm4: Helm, tmp_path: Path) -> None:
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(template(helm4, "platform", "--post-renderer", "civitas-postrender", *pr_args(FLAGS)))
+    result = subprocess.run([*CLI, "check", *FLAGS, str(rendered)], capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok: ")
+
+
+def test_helm4_settings_from_a_config_file(helm4: Helm, tmp_path: Path) -> None:
+    config = tmp_path / "postrender.yaml"
+    config.write_text(f"registry: {REGISTRY}\nfolder: {FOLDER}\npullSecrets: [{SECRET}]\n")
+    plain = template(helm4, "platform")
+    rendered = template(helm4, "platform", "--post-renderer", "civitas-postrender", env={"CIVITAS_POSTRENDER_CONFIG": str(config)})
+    diff = compare(plain, rendered)
+    assert diff.rewrites == {**WORKLOAD_REWRITES, **HOOK_REWRITES} and diff.secrets == WORKLOAD_SECRETS | HOOK_SECRETS
+
+
+def test_helm4_repository_plugin_runs_the_executable_on_path(tmp_path_factory: pytest.TempPathFactory, post_renderer: Path) -> None:
+    """The repository's helm-plugin/ (its launcher looks only on PATH) installs and runs on real Helm 4."""
+    helm = _helm(_helm_binary("4.1.4"), tmp_path_factory.mktemp("helm4-repo-plugin"))
+    helm.env["PATH"] = f"{post_renderer.parent}{os.pathsep}{helm.env.get('PATH', '')}"
+    helm.ok("plugin", "install", str(ROOT / "helm-plugin"))
+    plain = template(helm, "webapp")
+    rendered = template(helm, "webapp", "--post-renderer", "civitas-postrender", *pr_args(FLAGS))
+    diff = compare(plain, rendered)
+    assert diff.rewrites == {**WEBAPP_REWRITES, **WEBAPP_HOOK_REWRITES}
 
 
 def test_helm4_helm_create_chart(helm4: Helm) -> None:
