@@ -9,8 +9,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from sys import intern
+from typing import Any
 
-from . import heuristics
+from . import heuristics, split
+from .discovery import Found, Search, decode_value, search_data, value_name
 from .errors import InputError, Where
 from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items
 from .paths import PathPart, format_path
@@ -62,6 +64,13 @@ class Site:
     # Set when this place holds an alias (``image: *ref``): the ``*ref`` token's span.  The node
     # itself sits at its anchor, which may not be an image field at all.
     alias: tuple[int, int] | None = None
+    old: str | None = None  # the characters replaced, when not ``text`` itself (a split part)
+    part: str | None = None  # a split reference's part: "registry" or "name"; None: the whole reference
+    codec: str | None = None  # "base64": ``offset`` is in the node's decoded value (Secret data)
+
+    @property
+    def replaced(self) -> str:
+        return self.old if self.old is not None else self.text
 
 
 @dataclass(frozen=True)
@@ -76,12 +85,26 @@ class SecretSite:
     rule: str
 
 
+@dataclass(frozen=True)
+class EmbeddedObject:
+    """A Kubernetes object inside a string (a pod template in a ConfigMap): its pod specs get
+    the pull secrets too, as edits of that string's value."""
+
+    doc: DocContext
+    node: Scalar  # the string in the stream
+    codec: str | None
+    text: str  # its (decoded) value
+    secrets: tuple[SecretSite, ...]  # in ``text``'s coordinates
+
+
 @dataclass
 class Findings:
     sites: list[Site] = field(default_factory=list)
     secrets: list[SecretSite] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     not_references: list[str] = field(default_factory=list)  # image fields holding no reference
+    left_public: list[str] = field(default_factory=list)  # reference-shaped values that cannot be rewritten
+    embedded: list[EmbeddedObject] = field(default_factory=list)
 
 
 def context_of(root: Node, index: int, template: str | None, line_offset: int = 0, piece: int = 0) -> DocContext:
@@ -110,12 +133,45 @@ def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tup
     ``text`` (the stream the nodes were composed from) lets large subtrees be skipped when
     their text cannot hold what a walk would look for.
     """
+    first = len(out.sites)
     matched = rules.for_kind(ctx.api_version, ctx.kind)
-    if not matched:
-        _candidates(root, ctx, prefix, out, text)
-        return
     for rule in matched:
         _Matcher(rule, ctx, rules, out, text).run(root, prefix, _ancestors)
+    if isinstance(root, MappingNode):
+        sweep = Sweep(ctx, rules, out, text)
+        sweep.annotations(root, prefix)
+        if (not matched or is_custom_resource(ctx)) and all(rule.looks for rule in matched):
+            sweep.run(root, prefix, ruled=bool(matched), first=first)
+    _dedupe(out.sites, first)
+
+
+def is_custom_resource(ctx: DocContext) -> bool:
+    """A kind outside Kubernetes' own API groups (whose rules are complete), CRDs aside."""
+    group = ctx.api_version.rpartition("/")[0] if ctx.api_version and "/" in ctx.api_version else ""
+    return "." in group and not group.endswith(".k8s.io") and ctx.kind != "CustomResourceDefinition"
+
+
+def _by_shape(rule: str) -> bool:
+    """Found by a heuristic (``heuristic/...``, or ``rule:heuristic`` for data a rule searches by shape)."""
+    return rule.startswith("heuristic/") or ":" in rule
+
+
+def _dedupe(sites: list[Site], first: int) -> None:
+    """One site per place: a rule's own find wins over a heuristic's (a ConfigMap key a rule names)."""
+    kept: dict[tuple[int, int, str | None, tuple[int, int] | None], int] = {}
+    drop: set[int] = set()
+    for index in range(first, len(sites)):
+        site = sites[index]
+        key = (site.node.start, site.offset, site.part, site.alias)  # an anchor reached through aliases: each alias counts
+        if key not in kept:
+            kept[key] = index
+        elif _by_shape(sites[kept[key]].rule) and not _by_shape(site.rule):
+            drop.add(kept[key])
+            kept[key] = index
+        else:
+            drop.add(index)
+    if drop:
+        sites[first:] = [s for i, s in enumerate(sites[first:], first) if i not in drop]
 
 
 def _no_cycle(node: Node, ctx: DocContext, ancestors: tuple[int, ...]) -> None:
@@ -151,6 +207,9 @@ class _Matcher:
         for path in rule.schema_defaults:
             for node, parts in path.evaluate(root, prefix):
                 self.schema_defaults(node, parts)
+        for data in rule.data:
+            for node, parts in data.path.evaluate(root, prefix):
+                self.data_map(node, parts, None if data.encoding == "text" else data.encoding)
         seen: set[int] = set()
         for path in rule.items:
             for node, parts in path.evaluate(root, prefix):
@@ -257,6 +316,28 @@ class _Matcher:
                         self.add(default, 0, default.value, format_path((*node_parts, prop, "default")), "crd-schema-default",
                                  prop_schema, "default")
 
+    def data_map(self, node: Node, parts: tuple[PathPart, ...], codec: str | None) -> None:
+        """Every string of a ``{key: string}`` map, searched by shape (``discovery``)."""
+        if not isinstance(node, MappingNode):
+            return
+        scalars: dict[str, ScalarNode] = {}
+        texts: dict[str, str] = {}
+        for key, value in items(node):
+            if not isinstance(value, ScalarNode) or not value.value or heuristics.holds_credentials(key):
+                continue
+            text = decode_value(value.value, codec)
+            if text is None:
+                continue  # binary Secret data: never searched, never shown
+            if alias_span(self.text, node, key, value) is not None:
+                if heuristics.in_text(text, key) != ([], []):
+                    self.out.left_public.append(f"{self.ctx.where(value, format_path((*parts, key)))}: a reference-shaped value "
+                                                "reached through an alias; left as is")
+                continue
+            scalars[key], texts[key] = value, text
+        secret = self.ctx.kind == "Secret"
+        search_data(texts, lambda key: ValueSink(self.ctx, self.out, scalars[key], codec, "data", self.rule.id, secret),
+                    lambda key: format_path((*parts, key)), self.rules, self.ctx)
+
     def add(self, node: ScalarNode, offset: int, text: str, path: str, location: str,
             parent: Node | None, link: PathPart) -> None:
         alias = alias_span(self.text, parent, link, node)
@@ -290,16 +371,117 @@ def alias_span(text: str | None, parent: Node | None, link: PathPart, node: Node
     return None
 
 
-def _candidates(root: Node, ctx: DocContext, prefix: tuple[PathPart, ...], out: Findings, text: str | None) -> None:
-    """Strings under image-like keys in a kind no rule covers: reported, rewritten only on request."""
-    for node, parts in _walk(root, prefix, skip=("metadata",)):
-        if not isinstance(node, MappingNode):
-            continue
-        for key, value in items(node):
-            if (heuristics.is_candidate_key(key) and isinstance(value, ScalarNode) and value.value
-                    and parse_reference(value.value) is not None):
-                out.sites.append(Site(ctx, Scalar.of(value), 0, value.value, format_path((*parts, key)), CANDIDATE_RULE,
-                                      "candidate", True, alias_span(text, node, key, value)))
+_SURE_WITHOUT_RULE = frozenset({"image-key", "list", "docker", "flag", "split"})
+
+
+class ValueSink:
+    """Turns the finds in one string of the stream into sites, by the policy of where it is:
+
+    - ``data`` (ConfigMap/Secret data, embedded configs, annotations): everything found is an
+      image, except mentions in free text (candidates);
+    - ``unruled`` (a custom resource no rule covers): fully qualified references are images,
+      bare names and unqualified split references are candidates;
+    - ``ruled`` (what a rule for the kind did not claim): candidates.
+    """
+
+    def __init__(self, ctx: DocContext, out: Findings, node: ScalarNode, codec: str | None, policy: str, rule: str,
+                 secret: bool = False) -> None:
+        self.ctx, self.out, self.node, self.codec, self.policy, self.rule, self.secret = ctx, out, node, codec, policy, rule, secret
+        self.scalar = Scalar.of(node)
+
+    def found(self, found: Found) -> None:
+        embedded = " > " in found.path
+        candidate = found.candidate
+        if not embedded and self.policy == "unruled":
+            # only a fully qualified reference where the key says image (or docker://, a flag, a
+            # split reference naming its registry) is sure enough without a rule
+            candidate = candidate or not (found.qualified and found.how in _SURE_WITHOUT_RULE)
+        elif not embedded and self.policy == "ruled":
+            candidate = True
+        location = ("split" if found.part else "embedded" if embedded else "config" if self.policy == "data"
+                    else "cr-field" if not candidate else "candidate" if self.policy == "unruled" else "unclaimed")
+        if found.how.startswith("embedded:"):
+            rule = found.how[len("embedded:"):]  # the rule that matched the embedded object
+        elif self.rule.startswith("heuristic/"):
+            rule = f"heuristic/{found.how}"
+        else:
+            rule = f"{self.rule}:{found.how}"  # the rule that looked there, and the heuristic that matched
+        path = self._shown(found.path)
+        self.out.sites.append(Site(self.ctx, self.scalar, found.offset, intern(found.ref), intern(path), rule, location, candidate,
+                                   None, found.old if found.old != found.ref else None, found.part, self.codec))
+
+    def left_public(self, path: str, ref: str, why: str) -> None:
+        shown = f"{ref!r} " if ref else ""
+        self.out.left_public.append(f"{self.ctx.where(self.node, self._shown(path))}: {shown}left as is: "
+                                    f"{why if not self.secret else 'it cannot be edited in place'}")
+
+    def embedded_secrets(self, text: str, findings: Any, to_outer: Any) -> None:
+        self.out.embedded.append(EmbeddedObject(self.ctx, self.scalar, self.codec, text, tuple(findings.secrets)))
+
+    def _shown(self, path: str) -> str:
+        """Paths inside a Secret's decoded value are content: only the key is shown."""
+        return path.split(" > ", 1)[0] + (" > (embedded)" if " > " in path else "") if self.secret else path
+
+
+class Sweep:
+    """Reference-shaped values no rule claimed: in custom resources (every string), and configs
+    embedded in annotations of any object (a JSON list of sidecars)."""
+
+    def __init__(self, ctx: DocContext, rules: RuleSet, out: Findings, text: str | None) -> None:
+        self.ctx, self.rules, self.out, self.text = ctx, rules, out, text
+
+    def annotations(self, root: MappingNode, prefix: tuple[PathPart, ...]) -> None:
+        annotations = get(get(root, "metadata"), "annotations")
+        for key, value in items(annotations):
+            if isinstance(value, ScalarNode) and value.value.lstrip()[:1] in ("{", "[") or (
+                    isinstance(value, ScalarNode) and "\n" in value.value.strip()):
+                sink = ValueSink(self.ctx, self.out, value, None, "data", "heuristic/annotation")
+                Search(sink, self.rules, self.ctx).embedded_only(value.value, key, format_path((*prefix, "metadata", "annotations", key)))
+
+    def run(self, root: MappingNode, prefix: tuple[PathPart, ...], ruled: bool, first: int) -> None:
+        policy = "ruled" if ruled else "unruled"
+        claimed = {site.node.start for site in self.out.sites[first:]}
+        for node, parts in _walk(root, prefix, skip=("metadata", "status")):
+            if isinstance(node, MappingNode):
+                self._mapping(node, parts, policy, claimed)
+            elif isinstance(node, SequenceNode):
+                key = next((p for p in reversed(parts) if isinstance(p, str)), "")
+                for index, item in enumerate(node.value):
+                    if isinstance(item, ScalarNode) and item.value and item.start_mark.index not in claimed:
+                        self._string(item, key, (*parts, index), policy, heuristics.key_says_image(key), node)
+
+    def _mapping(self, node: MappingNode, parts: tuple[PathPart, ...], policy: str, claimed: set[int]) -> None:
+        scalars = {k: v for k, v in items(node) if isinstance(v, ScalarNode) and v.start_mark.index not in claimed}
+        named = value_name(scalars)
+        parent_key = next((p for p in reversed(parts) if isinstance(p, str)), "")
+        block = split.find_block({k: v.value for k, v in scalars.items()}, heuristics.key_says_image(parent_key))
+        done: set[str] = set()
+        if block is not None:
+            for part, key in block.parts.items():
+                if not scalars[key].value.strip():
+                    continue
+                value = scalars[key].value
+                stripped = value.strip()
+                sink = ValueSink(self.ctx, self.out, scalars[key], None, policy, "heuristic/split")
+                if alias_span(self.text, node, key, scalars[key]) is None:
+                    sink.found(Found(value.index(stripped), stripped, block.ref.normalized,
+                                     f"{format_path((*parts, key))} (split: {part})", "split", part, qualified=block.explicit))
+                done.add(key)
+        for key, value in scalars.items():
+            if key not in done and value.value:
+                self._string(value, named if key == "value" and named else key, (*parts, key), policy, False, node)
+
+    def _string(self, node: ScalarNode, key: str, parts: tuple[PathPart, ...], policy: str, image_context: bool,
+                parent: Node | None = None) -> None:
+        if alias_span(self.text, parent, parts[-1], node) is not None:
+            return  # reached through an alias: its anchor is searched where it is written
+        sink = ValueSink(self.ctx, self.out, node, None, policy, "heuristic/sweep")
+        Search(sink, self.rules, self.ctx).string(node.value, key, format_path(parts), _same_offset,
+                                                  config_name=key, image_context=image_context)
+
+
+def _same_offset(offset: int, old: str) -> int:
+    return offset
 
 
 def _walk(root: Node, prefix: tuple[PathPart, ...], skip: tuple[str, ...] = ()) -> Iterator[tuple[Node, tuple[PathPart, ...]]]:

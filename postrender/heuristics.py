@@ -19,9 +19,11 @@ _ABOUT_IMAGES = re.compile(
     r"pull|polic|secret|tag|version|registr|repo|digest|prefix|suffix|host|url|path|dir|size|format|type|count",
     re.IGNORECASE,
 )
-# Keys whose string value is an image in kinds no rule covers (and CRD properties).
-IMAGE_KEY = re.compile(r"(?:^image|Image|_image)(?:_?[Nn]ame)?\Z")
+# Keys whose string value is an image: ``image``, ``sidecarImage``, ``WORKER_IMAGE``, ``proxy-image``,
+# ``defaults.image``, ``imageName``, ``imageRef`` (in kinds no rule covers, data, embedded configs, CRDs).
+IMAGE_KEY = re.compile(r"(?:(?:^|[._-])[Ii]mage|Image|IMAGE)(?:[._-]?(?:[Nn]ame|NAME|[Rr]ef|REF|[Rr]eference|REFERENCE))?\Z")
 _TOKEN = re.compile(r"[^\s,;\"']+")
+DOCKER_TRANSPORT = "docker://"  # containers/image transport prefix (skopeo, CDI/KubeVirt import URLs, Tekton)
 
 
 def name_says_image(name: str) -> bool:
@@ -40,6 +42,10 @@ def in_value(value: str, name: str) -> list[Embedded]:
     """References in an env var / param value: the whole value, or ``version=image`` / list items."""
     named = name_says_image(name)
     stripped = value.strip()
+    if stripped.startswith(DOCKER_TRANSPORT):
+        after = stripped[len(DOCKER_TRANSPORT):]
+        if parse_reference(after) is not None:
+            return [(value.index(stripped) + len(DOCKER_TRANSPORT), after, f"after {DOCKER_TRANSPORT}")]
     if stripped and _plausible(stripped, named):
         return [(value.index(stripped), stripped, None)]
     if not named:
@@ -65,11 +71,15 @@ def in_args(args: list[str]) -> list[tuple[int, int, str, str]]:
         flag, eq, value = arg.partition("=")
         named = name_says_image(flag)
         if eq:
-            if value and _plausible(value, named):
+            if value.startswith(DOCKER_TRANSPORT) and parse_reference(value[len(DOCKER_TRANSPORT):]) is not None:
+                found.append((index, len(flag) + 1 + len(DOCKER_TRANSPORT), value[len(DOCKER_TRANSPORT):], f"after {flag}={DOCKER_TRANSPORT}"))
+            elif value and _plausible(value, named):
                 found.append((index, len(flag) + 1, value, f"after {flag}="))
-        elif named and index + 1 < len(args):
+        elif index + 1 < len(args):
+            # ``-x-image VALUE``; a fully qualified VALUE counts after any flag, even one whose name
+            # holds an excluded word (``-workingdirinit-image``: "dir")
             following = args[index + 1]
-            if not following.startswith("-") and _plausible(following, True):
+            if not following.startswith("-") and (_plausible(following, True) if named else is_qualified_reference(following)):
                 found.append((index + 1, 0, following, f"value of preceding arg {arg}"))
     return found
 
@@ -77,3 +87,92 @@ def in_args(args: list[str]) -> list[tuple[int, int, str, str]]:
 def is_candidate_key(key: str) -> bool:
     return bool(IMAGE_KEY.search(key)) and not _ABOUT_IMAGES.search(key.replace("Name", "").replace("_name", ""))
 
+
+
+_CREDENTIAL = re.compile(r"passw|secret|token|credential|api.?key|private|\.(?:crt|pem|key)\Z|\Atls\.", re.IGNORECASE)
+
+
+def holds_credentials(key: str) -> bool:
+    """A data key whose value is a credential or key material: never searched, never shown."""
+    return bool(_CREDENTIAL.search(key))
+
+
+def key_says_image(key: str) -> bool:
+    """A key of data or of an embedded config that names an image (as env var names do)."""
+    return is_candidate_key(key) or name_says_image(key)
+
+
+# A bare word under an image key (``busybox``), but not a setting's word (``Always``, ``true``, ``1.2``).
+_BARE_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
+_NOT_NAMES = frozenset("true false yes no on off null none nil always never ifnotpresent enabled disabled auto default "
+                       "latest stable local remote".split())
+_VERSION_LIKE = re.compile(r"v?\d+(?:[._-]\d+)*\Z")
+_WORD = re.compile(r"\S+")
+_LIST_SEPARATORS = re.compile(r"[^\s,;]+")
+
+
+def _keyed_reference(value: str, image_key: bool) -> bool:
+    """A whole value that is an image: under an image key any reference, bare names included;
+    elsewhere only a fully qualified one."""
+    if image_key:
+        if _BARE_NAME.match(value):
+            # a dotted bare word is a file or host name (``logo.png``, ``example.com``), not an image
+            return ("." not in value and value not in _NOT_NAMES and not _VERSION_LIKE.match(value)
+                    and parse_reference(value) is not None)
+        return _plausible(value, True)
+    return is_qualified_reference(value)
+
+
+def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
+    """References in a string of data or of an embedded config under ``key``: ``(images, mentions)``.
+
+    Images: the whole value (any reference under an image key, a fully qualified one under
+    any key), items of a whitespace/comma list or of ``version=image`` lines, ``--flag=IMAGE``
+    and ``--flag IMAGE``, ``docker://REF``.  Mentions: fully qualified references elsewhere in
+    free text (a script's ``docker pull``): reported, never rewritten by default.
+    """
+    image_key = key_says_image(key)
+    stripped = value.strip()
+    if not stripped:
+        return [], []
+    start = value.index(stripped)
+    if _keyed_reference(stripped, image_key):
+        return [(start, stripped, None)], []
+    words = [(m.start(), m.group()) for m in _WORD.finditer(value)]
+    items = [(m.start(), m.group()) for m in _LIST_SEPARATORS.finditer(value)]
+    images: list[Embedded] = []
+    if len(items) > 1 and all(_list_item(text, image_key) is not None for _, text in items):
+        for offset, text in items:
+            found = _list_item(text, image_key)
+            assert found is not None
+            images.append((offset + found[0], found[1], found[2]))
+        return images, []
+    claimed: set[int] = set()
+    for index, offset, text, label in in_args([w for _, w in words]):
+        images.append((words[index][0] + offset, text, label))
+        claimed.add(index)
+    mentions: list[Embedded] = []
+    for index, (offset, word) in enumerate(words):
+        if index in claimed:
+            continue
+        if word.startswith(DOCKER_TRANSPORT) and parse_reference(word[len(DOCKER_TRANSPORT):].rstrip(",;")) is not None:
+            text = word[len(DOCKER_TRANSPORT):].rstrip(",;")
+            images.append((offset + len(DOCKER_TRANSPORT), text, f"after {DOCKER_TRANSPORT}"))
+            continue
+        for token in _TOKEN.finditer(word):
+            text, at = token.group(), token.start()
+            _, eq, rest = text.rpartition("=")
+            if eq:
+                text, at = rest, at + len(token.group()) - len(rest)
+            text = text.rstrip(".:)")
+            if text and is_qualified_reference(text):
+                mentions.append((offset + at, text, "in text"))
+    return images, mentions
+
+
+def _list_item(text: str, image_key: bool) -> Embedded | None:
+    """One item of a reference list: ``REF`` or ``version=REF``; None when it is no reference."""
+    key, eq, rest = text.partition("=")
+    if eq:
+        return (len(key) + 1, rest, f"after {key}=") if rest and _keyed_reference(rest, image_key) else None
+    return (0, text, None) if _keyed_reference(text, image_key) else None

@@ -12,14 +12,15 @@ from typing import Any
 
 from .documents import Piece, Stream, collector_paused, decode_text, documents, split, validate
 from .errors import InputError
-from .finder import DEFAULT_HINT, DocContext, Findings, find
-from .nodes import Node
+from .finder import DEFAULT_HINT, DocContext, EmbeddedObject, Findings, Site, find
+from .nodes import Node, Scalar
 from .plan import Plan, make_plan
 from .pullsecrets import secret_edits
 from .rules import RuleSet, load_rules
 from .selfcheck import check_edited
 from .settings import Settings
 from .splice import Edit, OverlappingEdits, in_order, pieces, render_value, scalar_edits
+from .value_edits import edit_value
 
 EMPTY_OUTPUT = "# civitas-postrender: the input stream held no documents\n"
 
@@ -86,7 +87,7 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
     findings, parts = read_stream(stream.data, rules, settings.pull_secrets)
     plan = make_plan(findings.sites, settings, registry)
     warnings = checked_warnings(findings, plan, settings, "left as is")
-    _add_image_edits(parts, plan)
+    warnings += _add_image_edits(parts, plan, findings, settings.pull_secrets)
     for piece in parts:
         piece.edits = in_order(piece.edits)
         for before, after in zip(piece.edits, piece.edits[1:]):
@@ -101,12 +102,22 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
 def checked_warnings(findings: Findings, plan: Plan, settings: Settings, outcome: str) -> list[str]:
     """Everything to warn about; with --strict, values that look like images but are not
     rewritten (non-references, unruled candidates) are errors instead."""
-    unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image in a kind no rule covers; "
+    unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image{_where_candidate(s)}; "
                f"{outcome} (add a rule, or use --rewrite-candidates)" for s in plan.candidates_left]
-    problems = findings.not_references + unruled
+    problems = findings.not_references + findings.left_public + unruled
     if settings.strict and problems:
         raise InputError(*(f"strict: {p}" for p in problems))
     return findings.warnings + problems
+
+
+def _where_candidate(site: Site) -> str:
+    if site.rule == "heuristic/text":
+        return " in free text"
+    if site.location == "candidate":
+        return " in a kind no rule covers"
+    if site.location == "unclaimed":
+        return f" in a field the rules for {site.doc.kind} do not name"
+    return ""
 
 
 def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *,
@@ -123,13 +134,13 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
             if not whole and cannot_hold_images(text, rules):
                 validate(text, raw, first_index=piece.index, line_offset=piece.line)  # in C: no nodes built
                 continue
-            first_site, first_secret = len(findings.sites), len(findings.secrets)
+            first_site, first_secret, first_embedded = len(findings.sites), len(findings.secrets), len(findings.embedded)
             for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
                 _find(root, ctx, rules, findings, text)
             if pull_secrets:
                 piece.edits += secret_edits(text, findings.secrets[first_secret:], pull_secrets, findings.warnings)
             del findings.secrets[first_secret:]  # the pod-spec trees can go
-            if keep_text and (piece.edits or len(findings.sites) > first_site):
+            if keep_text and (piece.edits or len(findings.sites) > first_site or len(findings.embedded) > first_embedded):
                 piece.text = text
     return findings, parts
 
@@ -163,7 +174,7 @@ def cannot_hold_images(text: str, rules: RuleSet) -> bool:
     if not matched:
         return False  # kinds no rule covers are searched for candidates
     for rule in matched:
-        looks = (rule.pod_specs, rule.containers, rule.images, rule.named_values, rule.pull_secrets, rule.items)
+        looks = (rule.pod_specs, rule.containers, rule.images, rule.named_values, rule.pull_secrets, rule.items, rule.data)
         if any(looks):
             return False
         if rule.schema_defaults and DEFAULT_HINT.search(text):
@@ -171,21 +182,58 @@ def cannot_hold_images(text: str, rules: RuleSet) -> bool:
     return True
 
 
-def _add_image_edits(parts: list[Piece], plan: Plan) -> None:
+def _add_image_edits(parts: list[Piece], plan: Plan, findings: Findings, pull_secrets: Sequence[str]) -> list[str]:
     """Edit each scalar where it is written; where a node is reached only through aliases
-    (``image: *ref`` anchored on some other value), replace the alias tokens instead."""
+    (``image: *ref`` anchored on some other value), replace the alias tokens instead.  Strings
+    whose value is edited inside (data, embedded configs, Secret base64) go through
+    ``value_edits``.  Returns warnings (a string that had to be written again whole)."""
+    warnings: list[str] = []
+    inserts = _embedded_secret_edits(findings, pull_secrets, warnings)
     # Sorted, then grouped: one node may hold several images (a version=image list) or be
     # reached through aliases.  (A list sorts in place; a dict of lists would cost far more.)
     rewrites = sorted(((site.doc.piece, site.node.start, site.node.end, site.offset, site, target)
                        for site, target in plan.rewrites), key=lambda r: r[:4])
-    for (number, _, _), group_iter in groupby(rewrites, key=lambda r: r[:3]):
+    for (number, start, _), group_iter in groupby(rewrites, key=lambda r: r[:3]):
         group = [(r[4], r[5]) for r in group_iter]
         piece = parts[number]
         assert piece.text is not None
-        node = group[0][0].node
-        replacements = [(site.offset, site.text, target) for site, target in group]
+        first = group[0][0]
+        node = first.node
+        replacements = [(site.offset, site.replaced, target) for site, target in group]
+        inserted = inserts.pop((number, start), None)
+        if first.codec is not None or inserted is not None or any(s.part is not None or s.old is not None for s, _ in group):
+            edits = [Edit(offset, offset + len(old), new) for offset, old, new in replacements]
+            warnings += _value_edits(piece, node, first, edits + (inserted[1] if inserted else []))
+            continue
         if any(site.alias is None for site, _ in group):
             piece.edits += scalar_edits(piece.text, node, replacements)
             continue
         rendered = render_value(node.value, replacements)
         piece.edits += {Edit(*site.alias, rendered) for site, _ in group if site.alias is not None}
+    for (number, _), (embedded, edits) in sorted(inserts.items()):
+        piece = parts[number]
+        warnings += _value_edits(piece, embedded.node, embedded, edits)
+    return warnings
+
+
+def _value_edits(piece: Piece, node: Scalar, site: Site | EmbeddedObject, edits: list[Edit]) -> list[str]:
+    assert piece.text is not None
+    made, whole = edit_value(piece.text, node, site.codec, edits)
+    piece.edits += made
+    if not whole:
+        return []
+    return [f"{site.doc.where(node, getattr(site, 'path', None))}: this string is written again whole as a double-quoted "
+            "string (its style cannot be edited in place); the content is the same but for the images"]
+
+
+def _embedded_secret_edits(findings: Findings, pull_secrets: Sequence[str],
+                           warnings: list[str]) -> dict[tuple[int, int], tuple[EmbeddedObject, list[Edit]]]:
+    """Pull-secret insertions into pod specs embedded in strings, in each string's value coordinates."""
+    out: dict[tuple[int, int], tuple[EmbeddedObject, list[Edit]]] = {}
+    if not pull_secrets:
+        return out
+    for embedded in findings.embedded:
+        edits = secret_edits(embedded.text, embedded.secrets, pull_secrets, warnings)
+        if edits:
+            out.setdefault((embedded.doc.piece, embedded.node.start), (embedded, []))[1].extend(edits)
+    return out

@@ -14,6 +14,7 @@ from . import collisions
 from .errors import ConfigError, InputError
 from .finder import Site
 from .reference import ImageRef, parse_reference
+from .split import part_text
 from .settings import MAX_NAME_LENGTH, Settings, registry_host
 
 
@@ -40,14 +41,27 @@ class Plan:
     private: list[Site] = field(default_factory=list)
     candidates_left: list[Site] = field(default_factory=list)
 
+    rewrite_candidates: bool = False
+
     @property
     def rewrites(self) -> list[tuple[Site, str]]:
-        """(site, new text) for every occurrence to edit."""
-        return [(site, image.target) for image in self.images if image.rewrite for site in image.sites]
+        """(site, new text) for every occurrence to edit: the target, or for one part of a split
+        reference (``repository:`` beside ``tag:``) that part of the target."""
+        out = []
+        for image in self.images:
+            target = parse_reference(image.target) if any(site.part for site in image.sites) else None
+            for site in image.sites:
+                if site.candidate and not self.rewrite_candidates:
+                    continue
+                if site.part is None:
+                    out.append((site, image.target))
+                elif target is not None:
+                    out.append((site, part_text(site.part, site.replaced, target)))
+        return out
 
 
 def make_plan(sites: Sequence[Site], settings: Settings, registry: str) -> Plan:
-    plan = Plan()
+    plan = Plan(rewrite_candidates=settings.rewrite_candidates)
     grouped: dict[str, list[Site]] = {}
     refs: dict[str, ImageRef] = {}
     for site in sites:
@@ -63,8 +77,12 @@ def make_plan(sites: Sequence[Site], settings: Settings, registry: str) -> Plan:
             refs[ref.normalized] = ref
     for source in sorted(grouped):
         group = grouped[source]
+        # A candidate place is judged on its own, whether or not the image is also found where
+        # a rule or a heuristic is sure: rewritten only with --rewrite-candidates, else reported.
         candidate = all(site.candidate for site in group)
         rewrite = not candidate or settings.rewrite_candidates
+        if not settings.rewrite_candidates:
+            plan.candidates_left += [site for site in group if site.candidate and not candidate]
         ref = refs[source]
         override = override_for(ref, settings.overrides)
         plan.images.append(Image(ref, ref.at(registry, settings.folder, override), tuple(group), candidate, rewrite, override))
@@ -166,24 +184,58 @@ def override_for(ref: ImageRef, overrides: Sequence[tuple[str, str]]) -> str | N
 
 
 @functools.lru_cache(maxsize=256)
-def _glob(pattern: str) -> re.Pattern[str]:
+def _glob(pattern: str) -> Glob:
     """``*`` within one path segment, ``**`` across segments, ``?`` one character."""
-    parts: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            parts.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            parts.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            parts.append("[^/]")
-            i += 1
-        else:
-            parts.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(parts) + r"\Z")
+    return Glob(pattern)
+
+
+class Glob:
+    """A glob matched in time linear in the name (a regular expression backtracks
+    exponentially on ``**a*a*a*...b``): the set of pattern positions reached so far is one
+    integer, bit i set when the first i tokens match what was read."""
+
+    def __init__(self, pattern: str) -> None:
+        self.literal: dict[str, int] = {}  # character -> tokens that match it
+        self.one = self.star = self.any = 0  # tokens "?", "*", "**"
+        position = 0
+        index = 0
+        while index < len(pattern):
+            bit = 1 << position
+            if pattern.startswith("**", index):
+                self.any |= bit
+                index += 2
+            elif pattern[index] in "*?":
+                if pattern[index] == "*":
+                    self.star |= bit
+                else:
+                    self.one |= bit
+                index += 1
+            else:
+                self.literal[pattern[index]] = self.literal.get(pattern[index], 0) | bit
+                index += 1
+            position += 1
+        self.final = 1 << position
+
+    def _closure(self, states: int) -> int:
+        """Stars may match nothing: a state at a star reaches the token after it too."""
+        while True:
+            reached = states | ((states & (self.star | self.any)) << 1)
+            if reached == states:
+                return states
+            states = reached
+
+    def match(self, name: str) -> bool:
+        states = self._closure(1)
+        for char in name:
+            step = self.literal.get(char, 0)
+            stay = self.any
+            if char != "/":
+                step |= self.one
+                stay |= self.star
+            states = self._closure(((states & step) << 1) | (states & stay))
+            if not states:
+                return False
+        return bool(states & self.final)
 
 
 def _check_collisions(images: Sequence[Image], registry: str, folder: str | None) -> None:

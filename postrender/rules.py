@@ -17,6 +17,7 @@ from .paths import Evaluator, PathSyntaxError, compile_path
 
 PULL_SECRET_STYLES = ("names", "name", "strings")
 LOCATIONS = ("container", "cr-field", "cr-container", "env", "args", "config", "crd-schema-default")
+DATA_ENCODINGS = ("text", "base64")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,14 @@ class NamedValues:
 
 
 @dataclass(frozen=True)
+class DataMap:
+    """A ``{key: string}`` map searched by shape (ConfigMap/Secret data, operator settings maps)."""
+
+    path: CompiledPath
+    encoding: str  # text, or base64 (Secret data)
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     description: str
@@ -78,6 +87,13 @@ class Rule:
     pull_secrets: tuple[PullSecretPlacement, ...] = ()
     schema_defaults: tuple[CompiledPath, ...] = ()
     items: tuple[CompiledPath, ...] = ()
+    data: tuple[DataMap, ...] = ()
+
+    @property
+    def looks(self) -> bool:
+        """Whether the rule looks anywhere at all (a kind listed only to say it holds no images does not)."""
+        return any((self.pod_specs, self.containers, self.images, self.named_values, self.pull_secrets,
+                    self.schema_defaults, self.items, self.data))
 
 
 @dataclass(frozen=True)
@@ -151,7 +167,7 @@ def load_rule_file(path: Path, eager: bool = True) -> list[Rule]:
 
 _RULE_FIELDS = {
     "id", "description", "match", "podSpecs", "containers", "images", "imageLocation",
-    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items",
+    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data",
 }
 
 
@@ -221,6 +237,14 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
         if style not in PULL_SECRET_STYLES:
             raise f.fail("pullSecrets", f"style must be one of {', '.join(PULL_SECRET_STYLES)}, got {style!r}")
         secrets.append(PullSecretPlacement(tuple(field.split(".")), f.compile("pullSecrets", anchor), style))
+    data = []
+    for entry in f.list_of("data", dict):
+        if not isinstance(entry.get("path"), str) or set(entry) - {"path", "encoding"}:
+            raise f.fail("data", "each entry needs 'path' and may give 'encoding'")
+        encoding = entry.get("encoding", "text")
+        if encoding not in DATA_ENCODINGS:
+            raise f.fail("data", f"encoding must be one of {', '.join(DATA_ENCODINGS)}, got {encoding!r}")
+        data.append(DataMap(f.compile("data", entry["path"]), encoding))
     return Rule(
         id=f.string("id"),
         description=f.string("description"),
@@ -235,6 +259,7 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
         pull_secrets=tuple(secrets),
         schema_defaults=f.paths("schemaDefaults"),
         items=f.paths("items"),
+        data=tuple(data),
     )
 
 

@@ -127,3 +127,17 @@ def _nth(haystack: str, needle: str, n: int | None) -> int | None:
             return None
         position = haystack.find(needle, position + len(needle))
     return None if position == -1 else position
+
+
+def verbatim_position(text: str, node: Scalar | ScalarNode, offset: int, old: str) -> int | None:
+    """Where ``node.value[offset:offset+len(old)]`` is written in ``text``, when it is written
+    there character for character (any style without escapes); else None."""
+    start = _body_start(text, node.start_mark.index, node.end_mark.index)
+    raw = text[start:node.end_mark.index]
+    if not old:
+        return start + offset if raw == node.value else None
+    occurrence = _occurrence_index(node.value, old, offset)
+    at = _nth(raw, old, occurrence)
+    if at is None or node.value.count(old) != raw.count(old):
+        return None
+    return start + at

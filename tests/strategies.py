@@ -227,9 +227,12 @@ def pod_spec(draw: st.DrawFn, pool: list[Ref], private: tuple[str, ...], refs: l
 def documents(draw: st.DrawFn, pool: list[Ref], private: tuple[str, ...], refs: list[Ref], index: int, existing_secrets: str) -> dict[str, Any]:
     kind = draw(st.sampled_from([*WORKLOADS, "ConfigMap", "Service"]))
     metadata = {"name": f"obj-{index}", "labels": {"app.kubernetes.io/name": "app", "image": "decoy"}}
-    if kind == "ConfigMap":
+    if kind == "ConfigMap":  # data is searched by shape: a qualified reference is an image, the rest decoys
+        ref = draw(references(private).filter(_qualified))
+        refs.append(ref)
         return {"apiVersion": "v1", "kind": kind, "metadata": metadata,
-                "data": {"image": "docker.io/library/nginx:1.25", "values.yaml": "image: quay.io/acme/app:1.0\n"}}
+                "data": {"defaultImage": Styled(ref.written, draw(st.sampled_from(["plain", "single", "double"]))),
+                         "MESSAGE": "image: nginx:1.25", "url": "https://quay.io/acme/app:1.0", "endpoint": "redis-master:6379"}}
     if kind == "Service":
         return {"apiVersion": "v1", "kind": kind, "metadata": metadata, "spec": {"ports": [{"port": 80}]}}
     api, path = WORKLOADS[kind]
@@ -323,11 +326,22 @@ def expected_target(ref: Ref, registry: str, folder: str | None) -> str | None:
     return f"{prefix}/{ref.path}{ref.suffix}"
 
 
+def _qualified(ref: Ref) -> bool:
+    """Written with its registry and a tag or digest (an image under any key of ConfigMap data)."""
+    first, sep, _ = ref.written.partition("/")
+    return bool(sep and ref.suffix and ("." in first or ":" in first or first == "localhost"))
+
+
 def expected_documents(manifest: Manifest, registry: str, folder: str | None, secrets: tuple[str, ...]) -> list[Any]:
     """The loaded input with only the image fields rewritten and the pull secrets added."""
     by_written = {ref.written: ref for ref in manifest.refs}
     docs = copy.deepcopy(manifest.loaded())
     for doc in docs:
+        for item in [doc, *doc.get("items", [])]:
+            if item.get("kind") == "ConfigMap":
+                target = expected_target(by_written[item["data"]["defaultImage"]], registry, folder)
+                if target is not None:
+                    item["data"]["defaultImage"] = target
         for spec in pod_specs(doc):
             for key in ("initContainers", "containers"):
                 for container in spec.get(key, []):

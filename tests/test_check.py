@@ -173,16 +173,19 @@ metadata:
   name: w
 spec:
   sidecarImage: quay.io/acme/sidecar:1.0.0
+  helperImage: busybox:1.36
 """
 
 
-def test_kinds_no_rule_covers_warn_unless_strict() -> None:
-    lenient = run_cli(["check", *REGISTRY], UNRULED)
-    assert lenient.returncode == 0
-    assert b"looks like an image in a kind no rule covers" in lenient.stderr
-    strict = run_cli(["check", *REGISTRY, "--strict"], UNRULED)
-    assert strict.returncode == 1
-    assert b"quay.io/acme/sidecar:1.0.0 is not served by registry.intern" in strict.stdout
+def test_kinds_no_rule_covers_fail_the_gate() -> None:
+    """A qualified reference under an image key of an unruled kind is rewritten by post-render;
+    a bare one is a candidate it leaves public: check fails on both, naming the way out."""
+    result = run_cli(["check", *REGISTRY], UNRULED)
+    assert result.returncode == 1
+    assert b"quay.io/acme/sidecar:1.0.0 is not served by registry.intern (post-render makes it" in result.stdout
+    assert b"busybox:1.36 is not served by registry.intern (a candidate post-render leaves as is" in result.stdout
+    rewritten = run_cli([*REGISTRY, "--rewrite-candidates"], UNRULED).stdout
+    assert run_cli(["check", *REGISTRY], rewritten.decode()).returncode == 0
 
 
 def test_bad_input_and_missing_registry_are_usage_errors(tmp_path: Path) -> None:

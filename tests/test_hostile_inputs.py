@@ -364,7 +364,8 @@ CASES: list[Case] = [
          output=("apiVersion: x.io/v1\nkind: Foo\nmetadata: {name: f}\nspec: " + "{a: " * _NESTED_OK + "{image: nginx}" + "}" * _NESTED_OK + "\n").encode(),
          fragments=("warning", "Foo/f line 4", "kind no rule covers")),
     # -- content -----------------------------------------------------------------------------------
-    Case("binary-data-in-secret", BINARY_SECRET.encode(), output=BINARY_SECRET.encode()),
+    Case("binary-data-in-secret", BINARY_SECRET.encode(),  # binary data is never searched; stringData is
+         output=BINARY_SECRET.replace("image: nginx:1.25", "image: registry.intern/library/nginx:1.25").encode()),
     Case("json-documents-stay-json", (POD_JSON + "---\n" + POD_JSON.replace('"p"', '"q"')).encode(), args=("--pull-secret", "regcred"),
          output=(POD_JSON + "---\n" + POD_JSON.replace('"p"', '"q"')).replace('"spec": {', '"spec": {"imagePullSecrets": [{"name": "regcred"}], ')
          .replace("quay.io/app/api:2.0", "registry.intern/app/api:2.0").encode()),

@@ -86,15 +86,13 @@ def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: 
     registry = settings.require_registry()
     findings = collect(text, rules)
     out.warnings += [f"{name}: {w}" for w in findings.warnings + findings.not_references]
-    count_candidates = settings.strict or settings.rewrite_candidates
+    # Never silent: a reference-shaped value the post-renderer would leave public fails the gate
+    # too (candidates unless --rewrite-candidates rewrites them, values it cannot edit in place).
+    for message in findings.left_public:
+        out.problems.append(Problem(name, message.split(": ", 1)[0], message.split(": ", 1)[-1], None))
     for site in findings.sites:
         ref = parse_reference(site.text)
         if ref is None:
-            continue
-        if site.candidate and not count_candidates:
-            if not is_private(ref, registry, settings) and not is_excluded(ref, settings.exclude):
-                out.warnings.append(f"{name}: {site.doc.where(site.node, site.path)}: {site.text!r} looks like an "
-                                    "image in a kind no rule covers; not counted (add a rule, or use --strict)")
             continue
         out.images += 1
         if is_private(ref, registry, settings):
@@ -105,8 +103,10 @@ def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: 
             target = ref.at(registry, settings.folder)
             served = (f"is on {registry} but outside the folder {settings.folder}, where the mirror puts nothing"
                       if outside_folder(ref, registry, settings) else f"is not served by {registry}")
+            made = (f"post-render makes it {target}" if not site.candidate or settings.rewrite_candidates else
+                    f"a candidate post-render leaves as is; --rewrite-candidates makes it {target}, or add a rule or --exclude")
             out.problems.append(Problem(name, str(site.doc.where(site.node, site.path)),
-                                        f"{site.text} {served} (post-render makes it {target})",
+                                        f"{site.text} {served} ({made})",
                                         site.doc.hook, site.doc.kind, site.doc.name, site.text))
     if settings.pull_secrets:
         for pod_spec in _unique(findings.secrets):

@@ -1,0 +1,373 @@
+"""Images found by their shape where no rule names the path.
+
+Operators and charts also keep images in ConfigMap and Secret data, in configs embedded
+as text (YAML, JSON, TOML inside a string), in split repository/tag settings, and in
+custom-resource fields no rule lists.  This module searches those places by shape:
+
+- a string under an image-like key, a fully qualified reference under any key,
+  ``--flag=IMAGE`` / ``version=IMAGE`` / list items, ``docker://REF`` (``heuristics.in_text``);
+- ``{registry, repository, tag}``-style mappings and ``X_REPOSITORY``/``X_TAG`` keys (``split``);
+- an embedded Kubernetes object (a pod template in a ConfigMap) gets the full rule set.
+
+Every find is reported to a ``Sink`` in the coordinates of the scalar written in the stream
+(its value decoded first for Secret ``data``), so the splice step edits only those characters.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from . import heuristics, split
+from .nodes import MappingNode, Node, ScalarNode, SequenceNode, get, get_str, items
+from .paths import PathPart, format_path
+from .reference import is_qualified_reference
+
+MAX_EMBEDDED = 4 << 20  # characters: larger strings are not parsed as configs
+MAX_DEPTH = 3  # configs embedded in configs
+_CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".conf", ".cfg")
+_TOML_HINT = re.compile(r"^\s*(?:\[[\w.\"' -]+\]|[\w.\"'-]+\s*=)", re.MULTILINE)
+_YAML_HINT = re.compile(r"^[ \t]*(?:- )?[\w\"'./-]+:(?:[ \t]|$)", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One reference (or one part of a split one) inside the outer scalar's (decoded) value."""
+
+    offset: int  # where ``old`` starts in the value
+    old: str  # the characters to replace
+    ref: str  # the whole reference they belong to
+    path: str  # where, for people
+    how: str  # the heuristic: image-key, qualified, list, flag, docker, split, embedded:<rule>, text
+    part: str | None = None  # None: ``old`` is the whole reference; else the split part ("registry", "name")
+    candidate: bool = False
+    qualified: bool = False  # names its registry (and a tag or digest): evidence enough under any key
+
+
+class Sink(Protocol):
+    def found(self, found: Found) -> None: ...
+    def left_public(self, path: str, ref: str, why: str) -> None: ...
+    def embedded_secrets(self, text: str, findings: Any, to_outer: Callable[[int], int | None]) -> None: ...
+
+
+def decode_value(value: str, codec: str | None) -> str | None:
+    """The text a data value holds: Secret ``data`` is base64; binary content is skipped (None)."""
+    if codec != "base64":
+        return value
+    try:
+        raw = base64.b64decode("".join(value.split()), validate=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return None if "\x00" in text else text
+
+
+def encode_value(original: str, text: str) -> str:
+    """``text`` base64-encoded as ``original`` was written: the same line length when it was wrapped."""
+    encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    lines = original.split("\n")
+    width = len(lines[0]) if len(lines) > 1 else 0
+    if width <= 0:
+        return encoded
+    wrapped = "\n".join(encoded[i:i + width] for i in range(0, len(encoded), width))
+    return wrapped + ("\n" if original.endswith("\n") else "")
+
+
+def search_data(values: dict[str, str], sink_for: Callable[[str], Sink], path: Callable[[str], str],
+                rules: Any, doc: Any) -> None:
+    """A data map (ConfigMap/Secret data, any ``{key: string}`` settings): ``values`` holds each
+    key's decoded text; each key's finds go to ``sink_for(key)`` in that value's coordinates."""
+    claimed: set[str] = set()
+    for members, block in split.flat_blocks(values):
+        for part, member in block.parts.items():
+            key = members.get(member)  # flat blocks are keyed by part: registry, repository
+            if key is None or not values[key].strip():
+                continue
+            stripped = values[key].strip()
+            sink_for(key).found(Found(values[key].index(stripped), stripped, block.ref.normalized,
+                                      f"{path(key)} (split: {part})", "split", part, qualified=block.explicit))
+        claimed.update(members.values())
+    for key, text in values.items():
+        if key not in claimed:
+            Search(sink_for(key), rules, doc).string(text, key, path(key), _same, config_name=key)
+
+
+def value_name(scalars: dict[str, ScalarNode]) -> str | None:
+    """``{name: X_IMAGE, value: ...}`` (env vars, params): the value is read under its name."""
+    name = scalars.get("name")
+    return name.value if name is not None and "value" in scalars else None
+
+
+def _same(offset: int, old: str) -> int:
+    return offset
+
+
+class Search:
+    """One outer value: searches its text and reports finds (in its coordinates) to ``sink``."""
+
+    def __init__(self, sink: Sink, rules: Any, doc: Any, depth: int = 0) -> None:
+        self.sink, self.rules, self.doc, self.depth = sink, rules, doc, depth
+
+    # -- one string --------------------------------------------------------------------------
+    def string(self, text: str, key: str, path: str, to_outer: Callable[[int, str], int | None],
+               config_name: str = "", image_context: bool = False) -> None:
+        if self.depth < MAX_DEPTH and self._embedded(text, key, path, to_outer, config_name):
+            return
+        keyed = image_context or heuristics.key_says_image(key)
+        images, mentions = heuristics.in_text(text, "image" if image_context else key)
+        for offset, ref, label in images:
+            if label and "docker://" in label:
+                how = "docker"
+            elif label and label.startswith(("after -", "value of")):
+                how = "flag"
+            elif label:
+                how = "list" if keyed else "qualified-list"
+            else:
+                how = "image-key" if keyed else "qualified"
+            self._report(Found(offset, ref, ref, f"{path} ({label})" if label else path, how,
+                               qualified=is_qualified_reference(ref) or how == "docker"), to_outer)
+        for offset, ref, label in mentions:
+            self._report(Found(offset, ref, ref, f"{path} ({label})", "text", candidate=True, qualified=True), to_outer)
+
+    def embedded_only(self, text: str, key: str, path: str) -> None:
+        """Search ``text`` only if it is an embedded config (annotation values: plain ones are labels of a sort)."""
+        if self.depth < MAX_DEPTH:
+            self._embedded(text, key, path, _same, key)
+
+    def _report(self, found: Found, to_outer: Callable[[int, str], int | None]) -> None:
+        outer = to_outer(found.offset, found.old)
+        if outer is None:
+            self.sink.left_public(found.path, found.ref, "it is written with escapes, so it cannot be edited in place")
+            return
+        self.sink.found(Found(outer, found.old, found.ref, found.path, found.how, found.part, found.candidate, found.qualified))
+
+    def _split(self, block: split.Block, parts: dict[str, tuple[Any, str]], to_outer: Callable[[Any, int, str], int | None],
+               path: Callable[[Any], str], how: str, candidate: bool = False) -> None:
+        """Report a split reference's registry and repository values (the tag stays)."""
+        ref = block.ref.normalized
+        for part, key in block.parts.items():
+            if key not in parts:
+                continue
+            where, value = parts[key]
+            stripped = value.strip()
+            if not stripped:
+                continue
+            offset = value.index(stripped)
+            outer = to_outer(where, offset, stripped)
+            if outer is None:
+                self.sink.left_public(path(where), ref, "it is written with escapes, so it cannot be edited in place")
+                continue
+            self.sink.found(Found(outer, stripped, ref, f"{path(where)} (split: {part})", how, part, candidate, block.explicit))
+
+    # -- embedded configs --------------------------------------------------------------------
+    def _embedded(self, text: str, key: str, path: str, to_outer: Callable[[int, str], int | None], config_name: str) -> bool:
+        """Parse ``text`` as YAML, JSON or TOML when it looks like a config; search it; True if it was one."""
+        stripped = text.lstrip()
+        if not stripped or len(text) > MAX_EMBEDDED:
+            return False
+        named = config_name.lower().endswith(_CONFIG_SUFFIXES)
+        if not ("\n" in text.strip() or stripped[0] in "{[" or named):
+            return False
+        if config_name.lower().endswith(".toml") or (not _YAML_HINT.search(text) and stripped[0] not in "{[" and _TOML_HINT.search(text)):
+            return self._toml(text, path, to_outer)
+        roots = _compose_all(text)
+        if roots is None:
+            if stripped[0] in "{[" or named:
+                images, mentions = heuristics.in_text(text, key)
+                if images or mentions:
+                    self.sink.left_public(path, (images or mentions)[0][1], "the embedded config does not parse, so it is not searched")
+                return True
+            return False
+        if not any(isinstance(root, (MappingNode, SequenceNode)) for root in roots):
+            return False
+        for root in roots:
+            if isinstance(root, (MappingNode, SequenceNode)):
+                self._tree(root, text, path, to_outer)
+        return True
+
+    def _tree(self, root: Node, text: str, path: str, to_outer: Callable[[int, str], int | None]) -> None:
+        inner = _InnerCoordinates(text, to_outer)
+        if isinstance(root, MappingNode) and self._kubernetes_object(root, text, path, inner):
+            return
+        for node, parts, parent_key in _walk(root):
+            if isinstance(node, MappingNode):
+                self._mapping(node, parts, parent_key, path, inner)
+            elif isinstance(node, SequenceNode):
+                for index, item in enumerate(node.value):
+                    if isinstance(item, ScalarNode) and item.value:
+                        self._scalar(item, parent_key, f"{path} > {format_path((*parts, index))}", inner,
+                                     heuristics.key_says_image(parent_key))
+
+    def _mapping(self, node: MappingNode, parts: tuple[PathPart, ...], parent_key: str, path: str, inner: _InnerCoordinates) -> None:
+        scalars = {key: value for key, value in items(node) if isinstance(value, ScalarNode)}
+        named = value_name(scalars)
+        block = split.find_block({k: v.value for k, v in scalars.items()}, heuristics.key_says_image(parent_key))
+        claimed: set[str] = set()
+        if block is not None:
+            self._split(block, {k: (k, v.value) for k, v in scalars.items()},
+                        lambda key, offset, old: inner.map(scalars[key], offset, old),
+                        lambda key: f"{path} > {format_path((*parts, key))}", "split")
+            claimed = {k for k in (block.registry_key, block.name_key) if k}
+        for key, value in scalars.items():
+            if key not in claimed and value.value:
+                self._scalar(value, named if key == "value" and named else key, f"{path} > {format_path((*parts, key))}", inner, False)
+
+    def _scalar(self, node: ScalarNode, key: str, path: str, inner: _InnerCoordinates, image_context: bool) -> None:
+        Search(self.sink, self.rules, self.doc, self.depth + 1).string(
+            node.value, key, path, lambda offset, old: inner.map(node, offset, old), config_name=key, image_context=image_context)
+
+    def _kubernetes_object(self, root: MappingNode, text: str, path: str, inner: _InnerCoordinates) -> bool:
+        """A pod, a pod template or any object with ``kind``: the full rule set, pull secrets included."""
+        from .finder import DocContext, Findings, find  # (finder imports this module)
+
+        kind, api_version = get_str(root, "kind"), get_str(root, "apiVersion")
+        spec = get(root, "spec")
+        if kind is None and isinstance(get(spec, "containers"), SequenceNode):
+            kind, api_version = "Pod", "v1"  # a pod template: {metadata, spec: {containers}}
+        if kind is None or not self.rules.for_kind(api_version or "v1", kind):
+            return False
+        metadata = get(root, "metadata")
+        ctx = DocContext(index=self.doc.index, template=self.doc.template, kind=kind, name=get_str(metadata, "name"),
+                         namespace=get_str(metadata, "namespace"), api_version=api_version or "v1", hook=self.doc.hook)
+        findings = Findings()
+        find(root, ctx, self.rules, findings, text=text)
+        for site in findings.sites:
+            where = f"{path} > {site.path}"
+            if site.alias is not None:
+                self.sink.left_public(where, site.text, "it is reached through an alias inside an embedded config")
+                continue
+            outer = inner.map(site.node, site.offset, site.old or site.text)
+            if outer is None:
+                self.sink.left_public(where, site.text, "it is written with escapes, so it cannot be edited in place")
+                continue
+            self.sink.found(Found(outer, site.old or site.text, site.text, where, f"embedded:{site.rule}", site.part,
+                                  site.candidate, True))
+        for message in findings.not_references + findings.left_public:
+            self.sink.left_public(path, "", message)
+        if findings.secrets:
+            if self.depth:
+                self.sink.left_public(path, "", "pull secrets are not added to an object embedded this deep")
+            else:
+                self.sink.embedded_secrets(text, findings, inner.offset)
+        return True
+
+    # -- TOML --------------------------------------------------------------------------------
+    def _toml(self, text: str, path: str, to_outer: Callable[[int, str], int | None]) -> bool:
+        """TOML has no positions in the standard parser: values are found in the parsed data,
+        then located as quoted strings in the text (an ambiguous one is reported, not guessed)."""
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib  # type: ignore[no-redef]
+        try:
+            data = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, ValueError):
+            return False
+        finds: list[Found] = []
+        sink = _Collect(finds, self.sink)
+        search = Search(sink, self.rules, self.doc, self.depth + 1)
+        for value, key, where, image_context in _toml_strings(data):
+            found_before = len(finds)
+            search.string(value, key, f"{path} > {where}", lambda offset, old: offset, image_context=image_context)
+            for found in finds[found_before:]:
+                found_at = _toml_locate(text, value)
+                if found_at is None:
+                    self.sink.left_public(found.path, found.ref, "its TOML string cannot be located exactly, so it is not edited")
+                    continue
+                outer = to_outer(found_at + found.offset, found.old)
+                if outer is None:
+                    self.sink.left_public(found.path, found.ref, "it cannot be edited in place")
+                    continue
+                self.sink.found(Found(outer, found.old, found.ref, found.path, found.how, found.part, found.candidate,
+                                      found.qualified))
+        return True
+
+
+class _Collect:
+    """A sink that keeps finds for the caller to place (TOML)."""
+
+    def __init__(self, finds: list[Found], outer: Sink) -> None:
+        self.finds, self.outer = finds, outer
+
+    def found(self, found: Found) -> None:
+        self.finds.append(found)
+
+    def left_public(self, path: str, ref: str, why: str) -> None:
+        self.outer.left_public(path, ref, why)
+
+    def embedded_secrets(self, text: str, findings: Any, to_outer: Callable[[int], int | None]) -> None:
+        self.outer.left_public("", "", "pull secrets cannot be added to an object embedded in TOML")
+
+
+def _toml_strings(data: Any, key: str = "", parts: tuple[PathPart, ...] = (), image_context: bool = False) -> Iterator[tuple[str, str, str, bool]]:
+    """(value, key, path, image context) for every string of parsed TOML; split tables are joined here."""
+    if isinstance(data, dict):
+        block = split.find_block(data, heuristics.key_says_image(key))
+        for child_key, value in data.items():
+            child = (*parts, child_key)
+            if block is not None and child_key in (block.name_key, block.registry_key):
+                continue  # TOML split references: reported as left public below
+            yield from _toml_strings(value, child_key, child, False)
+        if block is not None:
+            yield block.ref.normalized, "image", format_path(parts) or "(top level)", True
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from _toml_strings(item, key, (*parts, index), heuristics.key_says_image(key))
+    elif isinstance(data, str):
+        yield data, key, format_path(parts), image_context
+
+
+def _toml_locate(text: str, value: str) -> int | None:
+    """Where ``value``'s characters start in the TOML text: its one quoted occurrence, else None."""
+    matches = [m.start() + 1 for m in re.finditer(r"([\"'])" + re.escape(value) + r"\1", text)]
+    return matches[0] if len(matches) == 1 else None
+
+
+class _InnerCoordinates:
+    """Maps a find in a node of an embedded config (its value's coordinates) to the outer value."""
+
+    def __init__(self, text: str, to_outer: Callable[[int, str], int | None]) -> None:
+        self.text, self.to_outer = text, to_outer
+
+    def map(self, node: Any, offset: int, old: str) -> int | None:
+        from .splice import verbatim_position
+
+        at = verbatim_position(self.text, node, offset, old)
+        return None if at is None else self.to_outer(at, old)
+
+    def offset(self, position: int) -> int | None:
+        """An offset in the embedded text as an offset in the outer value (pull-secret insertions)."""
+        return self.to_outer(position, "")
+
+
+def _compose_all(text: str) -> list[Node] | None:
+    import yaml
+
+    try:
+        return list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None
+
+
+def _walk(root: Node) -> Iterator[tuple[Node, tuple[PathPart, ...], str]]:
+    """Every collection below ``root`` with its path and the key it sits under (iteratively)."""
+    stack: list[tuple[Node, tuple[PathPart, ...], str]] = [(root, (), "")]
+    seen: set[int] = set()
+    while stack:
+        node, parts, key = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node, parts, key
+        if isinstance(node, MappingNode):
+            for k, v in reversed(node.value):
+                if isinstance(k, ScalarNode) and not isinstance(v, ScalarNode):
+                    stack.append((v, (*parts, k.value), k.value))
+        elif isinstance(node, SequenceNode):
+            for index in range(len(node.value) - 1, -1, -1):
+                if not isinstance(node.value[index], ScalarNode):
+                    stack.append((node.value[index], (*parts, index), key))
+

@@ -1,0 +1,129 @@
+"""Split references: one image kept in separate repository and tag (or digest) settings.
+
+Charts and operators write ``{registry, repository, tag}``, ``{repository, tag}``,
+``{repository, digest}``, ``{image, tag}`` or ``{name, tag}`` mappings, and the same
+as flat keys (``image.repository``/``image.tag``, ``WORKER_REPOSITORY``/``WORKER_TAG``).
+The program that reads them joins ``registry/repository:tag``.  This module recognises
+the shapes and says what each part becomes so that the joined reference equals the
+whole-string rewrite; the tag and digest are never touched.  The post-renderer (on
+parsed nodes) and the ``values`` overlay (on ruamel data) share it.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .reference import ImageRef, has_explicit_registry, parse_reference
+
+NAME_KEYS = ("repository", "image", "name")  # in order of preference
+SUFFIX_KEYS = ("tag", "digest", "sha")
+# Flat keys: ``<prefix><sep><part>``, e.g. ``image.repository``, ``WORKER_IMAGE_TAG``, ``proxy-registry``.
+_FLAT = re.compile(r"(?P<prefix>.*?)(?P<sep>[._-])(?P<part>registry|repository|repo|tag|digest)\Z", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One split reference: which key holds which part, and the joined reference."""
+
+    name_key: str
+    registry_key: str | None  # present: the registry lives in its own setting
+    ref: ImageRef  # the joined reference (what the program pulls)
+    own: ImageRef  # the repository value read alone (a tag may be written into it)
+    repository: str  # the repository value as written
+    explicit: bool  # the joined reference names its registry itself
+
+    @property
+    def parts(self) -> dict[str, str]:
+        """Which key holds which part: ``registry``, and ``path`` (beside a registry key) or ``name``."""
+        if self.registry_key is not None:
+            return {"registry": self.registry_key, "path": self.name_key}
+        return {"name": self.name_key}
+
+    def new_values(self, target: ImageRef) -> dict[str, str]:
+        """What the registry and repository settings become for ``target`` (the whole-string
+        rewrite of ``ref``): joined again with the untouched tag, they give ``target``."""
+        return {key: part_text(part, self.repository if key == self.name_key else "", target)
+                for part, key in self.parts.items()}
+
+
+def part_text(part: str, old: str, target: ImageRef) -> str:
+    """The new text of one part of a split reference whose whole rewrite is ``target``.
+    A tag written into the repository value itself (``repository: x:1``) stays there."""
+    if part == "registry":
+        return target.domain
+    own = parse_reference(old)
+    own_suffix = own.suffix if own is not None and own.suffix and old.endswith(own.suffix) else ""
+    return (target.path if part == "path" else target.name) + own_suffix
+
+
+def find_block(values: Mapping[str, object], image_context: bool, global_registry: str | None = None) -> Block | None:
+    """The split reference a mapping holds, or None.
+
+    ``values`` maps keys to their values (strings where they are strings).  A mapping is a
+    block when it has a name key and a tag, digest or registry beside it; ``{name, tag}`` and
+    ``{image, tag}`` only where the context says image (``image: {name: x, tag: y}``) or the
+    name carries a registry, because those keys are common in other settings.
+    """
+    name_key = next((k for k in NAME_KEYS if isinstance(values.get(k), str) and values.get(k)), None)
+    if name_key is None:
+        return None
+    parts = [k for k in (*SUFFIX_KEYS, "registry") if k in values]
+    if not parts:
+        return None
+    if name_key == "image" and "registry" not in values and "tag" not in values:
+        return None
+    registry_value = values.get("registry")
+    registry_key = "registry" if "registry" in values else None
+    if registry_key is not None and registry_value is not None and not isinstance(registry_value, str):
+        return None
+    repository = str(values[name_key]).strip()
+    source_registry = (global_registry or registry_value) if registry_key else None
+    name = f"{source_registry}/{repository}" if source_registry else repository
+    ref = parse_reference(name + _suffix(values)) or parse_reference(name)
+    own = parse_reference(repository)
+    if ref is None or own is None:
+        return None
+    explicit = bool(source_registry) or has_explicit_registry(repository)
+    if name_key != "repository" and not (image_context or explicit):
+        return None
+    return Block(name_key, registry_key, ref, own, repository, explicit)
+
+
+def flat_blocks(keys: Mapping[str, str]) -> list[tuple[dict[str, str], Block]]:
+    """Split references written as flat keys of one mapping (ConfigMap data, env-like settings):
+    ``X.repository`` + ``X.tag``, ``X_REPOSITORY`` + ``X_TAG``, optionally ``X_REGISTRY``.
+    Returns ``({part: key}, block)`` pairs; the block's keys are the parts."""
+    groups: dict[str, dict[str, str]] = {}
+    for key in keys:
+        match = _FLAT.match(key)
+        if match:
+            part = match.group("part").lower()
+            groups.setdefault(match.group("prefix") + "\0" + match.group("sep"), {})["repository" if part == "repo" else part] = key
+    found = []
+    for prefix, members in sorted(groups.items()):
+        if "repository" not in members or not ({"tag", "digest"} & set(members)):
+            continue
+        values = {part: keys[key] for part, key in members.items()}
+        says_image = "image" in prefix.lower()
+        block = find_block(values, says_image)
+        if block is not None:
+            found.append((members, block))
+    return found
+
+
+def _suffix(values: Mapping[str, object]) -> str:
+    """Tag and digest as the program appends them (only to identify the source image)."""
+    tag = _text(values.get("tag"))
+    digest = _text(values.get("digest")) or _text(values.get("sha"))
+    if digest and not digest.startswith("sha256:"):
+        digest = f"sha256:{digest}"  # kube-prometheus-stack's bare ``sha``
+    return (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    return text or None
+
