@@ -129,9 +129,10 @@ def test_regression(case: Case, tmp_path: Path) -> None:
 
 
 # BUG 10: an --images-out path that cannot be written is an unexpected error (exit 3), not a clear exit 1.
-@pytest.mark.parametrize("target", ["missing-dir/images.json", "a-directory"])
+# (An existing directory is a valid target since --images-out DIR writes one list per render.)
+@pytest.mark.parametrize("target", ["missing-dir/images.json", "a-file/images.json"])
 def test_unwritable_images_out_is_a_clear_error(tmp_path: Path, target: str) -> None:
-    (tmp_path / "a-directory").mkdir()
+    (tmp_path / "a-file").write_text("not a directory\n")
     result = run_bounded(["--registry", REGISTRY, "--images-out", str(tmp_path / target)], POD_WITH_SECRETS.encode(), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert result.stdout == b""
@@ -223,3 +224,137 @@ def test_null_parent_of_a_nested_pull_secret_field_is_filled(tmp_path: Path, tem
     assert result.returncode == 0 and b"warning" not in result.stderr, result.stderr
     spec = yaml.safe_load(result.stdout)["spec"]
     assert spec["template"] == {"pod": {"imagePullSecrets": [{"name": "regcred"}]}} and spec["replicas"] == 1
+
+
+# -- issue 11: YAML's corners -------------------------------------------------------------------
+def _pod(spec: str, head: str = "") -> str:
+    return f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n{head}spec:\n{spec}"
+
+
+MERGE_INLINE = _pod("  containers:\n  - name: main\n    <<: {image: nginx:1.25}\n")
+MERGE_ANCHORED_CONTAINER = _pod("  containers:\n  - &main\n    name: main\n    image: quay.io/acme/app:1.0\n"
+                                "  - <<: *main\n    name: sidecar\n")
+MERGE_LIST_EARLIER_WINS = _pod("  containers:\n  - <<: [*a, *b]\n    name: main\n",
+                               "x-a: &a {image: quay.io/acme/a:1}\nx-b: &b {image: quay.io/acme/b:1, imagePullPolicy: Always}\n")
+MERGE_OWN_KEY_WINS = _pod("  containers:\n  - <<: *base\n    name: main\n    image: quay.io/acme/own:2\n",
+                          "x-base: &base {image: quay.io/acme/base:1}\n")
+MERGE_AFTER_OWN_KEY = _pod("  containers:\n  - name: main\n    image: quay.io/acme/own:2\n    <<: {image: quay.io/acme/merged:1}\n")
+MERGE_POD_SPEC = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nx-pod: &pod\n  containers:\n  - name: main\n"
+                  "    image: nginx:1.25\nspec:\n  template:\n    spec:\n      <<: *pod\n      restartPolicy: Always\n")
+MERGED_SECRETS = _pod("  <<: *defaults\n  containers:\n  - name: main\n    image: quay.io/acme/app:1.0\n",
+                      "x-defaults: &defaults\n  imagePullSecrets:\n  - name: shared\n")
+MERGED_SECRETS_FLOW = _pod("  {<<: *defaults, containers: [{name: main, image: quay.io/acme/app:1.0}]}\n",
+                           "x-defaults: &defaults {imagePullSecrets: [{name: shared}]}\n").replace("spec:\n  {", "spec: {")
+ALIASED_SECRETS = _pod("  volumes: &vols\n  - name: data\n    emptyDir: {}\n  imagePullSecrets: *vols\n"
+                       "  containers:\n  - name: main\n    image: quay.io/acme/app:1.0\n")
+ALIAS_AFTER_COMMENT = _pod("  containers:\n  - name: main\n    image: # was *img\n      *img\n",
+                           "x-images:\n  main: &img quay.io/acme/app:1.0\n")
+ALIAS_AFTER_COMMENTS_IN_LIST = _pod("  containers:\n  - name: main\n    image: quay.io/acme/app:1.0\n"
+                                    "    args:\n    # the same as *img\n    - --sidecar-image=x  # *img\n    - *img\n",
+                                    "x-images:\n  sidecar: &img --sidecar-image=quay.io/acme/sidecar:1.0\n")
+POD_SECRETS = _pod("  imagePullSecrets:\n  - name: old\n  containers:\n  - name: a\n    image: nginx\n")
+APP, APP_TARGET = "quay.io/acme/app:1.0", "registry.intern/acme/app:1.0"
+NGINX_TARGET = "registry.intern/library/nginx:1.25"
+SECRET = ("--pull-secret", "regcred")
+
+ISSUE_11: list[Case] = [
+    # 1. merge keys: what a merge brings is what Kubernetes runs; it is edited where it is written
+    Case("merge-inline-image", MERGE_INLINE.encode(), output=MERGE_INLINE.replace("nginx:1.25", NGINX_TARGET).encode()),
+    Case("merge-of-an-anchored-container", MERGE_ANCHORED_CONTAINER.encode(),
+         output=MERGE_ANCHORED_CONTAINER.replace(APP, APP_TARGET).encode()),
+    Case("merge-list-earlier-mapping-wins", MERGE_LIST_EARLIER_WINS.encode(),  # b's image is never run: left alone
+         output=MERGE_LIST_EARLIER_WINS.replace("quay.io/acme/a:1", "registry.intern/acme/a:1").encode()),
+    Case("merge-own-key-wins-no-duplicate-warning", MERGE_OWN_KEY_WINS.encode(),
+         output=MERGE_OWN_KEY_WINS.replace("quay.io/acme/own:2", "registry.intern/acme/own:2").encode()),
+    Case("merge-after-own-key-wins-as-in-go-yaml", MERGE_AFTER_OWN_KEY.encode(),
+         output=MERGE_AFTER_OWN_KEY.replace("quay.io/acme/merged:1", "registry.intern/acme/merged:1").encode()),
+    Case("merge-brings-the-whole-pod-spec", MERGE_POD_SPEC.encode(), args=SECRET,
+         output=MERGE_POD_SPEC.replace("nginx:1.25", NGINX_TARGET)
+         .replace("      <<: *pod\n", "      imagePullSecrets:\n        - name: regcred\n      <<: *pod\n").encode()),
+    Case("merged-pull-secrets-kept-beside-ours", MERGED_SECRETS.encode(), args=SECRET,
+         output=MERGED_SECRETS.replace(APP, APP_TARGET)
+         .replace("  <<: *defaults\n", "  <<: *defaults\n  imagePullSecrets: [{name: shared}, {name: regcred}]\n").encode()),
+    Case("merged-pull-secrets-kept-beside-ours-flow", MERGED_SECRETS_FLOW.encode(), args=SECRET,
+         output=MERGED_SECRETS_FLOW.replace(APP, APP_TARGET)
+         .replace("{<<: *defaults, ", "{<<: *defaults, imagePullSecrets: [{name: shared}, {name: regcred}], ").encode()),
+    Case("merge-of-a-scalar-is-an-error", _pod("  <<: not-a-mapping\n  containers: []\n").encode(),
+         exit=1, fragments=("document 0", "line 6", "merge key (<<) takes a mapping")),
+    Case("merge-of-itself-is-an-error", _pod("  containers:\n  - &c\n    name: a\n    <<: *c\n").encode(),
+         exit=1, fragments=("document 0", "line 7", "merge itself")),
+    Case("quoted-merge-key-is-a-plain-key", _pod("  containers:\n  - name: main\n    '<<': {image: nginx:1.25}\n").encode(),
+         output=_pod("  containers:\n  - name: main\n    '<<': {image: nginx:1.25}\n").encode()),
+    # 4. every output parses: BOMs and line breaks YAML reads where pull secrets go
+    Case("two-byte-order-marks", ("\ufeff\ufeff" + POD_SECRETS).encode(), args=SECRET,
+         output=("\ufeff\ufeff" + POD_SECRETS).replace("  - name: old\n", "  - name: old\n  - name: regcred\n")
+         .replace("image: nginx\n", "image: registry.intern/library/nginx\n").encode()),
+    *[Case(f"pull-secret-after-{name}-line-break", POD_SECRETS.replace("  - name: old\n", f"  - name: old{brk}").encode(), args=SECRET,
+           output=POD_SECRETS.replace("  - name: old\n", f"  - name: old{brk}  - name: regcred\n")
+           .replace("image: nginx\n", "image: registry.intern/library/nginx\n").encode())
+      for name, brk in (("lone-cr", "\r"), ("nel", "\x85"), ("u2028", "\u2028"), ("u2029", "\u2029"))],
+    Case("pull-secret-in-cr-only-document", POD_SECRETS.replace("\n", "\r").encode(), args=SECRET,
+         output=POD_SECRETS.replace("  - name: old\n", "  - name: old\n  - name: regcred\n")
+         .replace("image: nginx\n", "image: registry.intern/library/nginx\n").replace("\n", "\r").encode()),
+    Case("pull-secret-into-flow-list-with-comment", POD_SECRETS.replace("  imagePullSecrets:\n  - name: old\n",
+                                                                        "  imagePullSecrets: [{name: old} # ours too\n  ]\n").encode(),
+         args=SECRET, output=POD_SECRETS.replace("  imagePullSecrets:\n  - name: old\n", "  imagePullSecrets: [{name: old}, {name: regcred} # ours too\n  ]\n")
+         .replace("image: nginx\n", "image: registry.intern/library/nginx\n").encode()),
+    Case("pull-secret-into-flow-list-with-comment-after-comma",
+         POD_SECRETS.replace("  imagePullSecrets:\n  - name: old\n", "  imagePullSecrets: [{name: old}, # ours too\n  ]\n").encode(),
+         args=SECRET, output=POD_SECRETS.replace("  imagePullSecrets:\n  - name: old\n", "  imagePullSecrets: [{name: old}, {name: regcred}, # ours too\n  ]\n")
+         .replace("image: nginx\n", "image: registry.intern/library/nginx\n").encode()),
+    Case("pull-secret-into-empty-flow-list-with-comment",
+         POD_SECRETS.replace("  imagePullSecrets:\n  - name: old\n", "  imagePullSecrets: [ # none yet\n  ]\n").encode(),
+         args=SECRET, output=POD_SECRETS.replace("  imagePullSecrets:\n  - name: old\n", "  imagePullSecrets: [{name: regcred} # none yet\n  ]\n")
+         .replace("image: nginx\n", "image: registry.intern/library/nginx\n").encode()),
+    # 5. duplicate keys: the last kind is the one Kubernetes reads, however it is written
+    *[Case(f"last-kind-written-{name}", _pod("  containers:\n  - name: a\n    image: nginx:1.25\n").replace("kind: Pod\n", f"kind: Service\n{later}").encode(),
+           output=_pod("  containers:\n  - name: a\n    image: nginx:1.25\n").replace("kind: Pod\n", f"kind: Service\n{later}").replace("nginx:1.25", NGINX_TARGET).encode())
+      for name, later in (("quoted", '"kind": Pod\n'), ("with-comment", "kind: Pod # the real one\n"), ("with-space", "kind : Pod\n"),
+                          ("explicit", "? kind\n: Pod\n"), ("after-nel", "metadata: {name: p}\x85kind: Pod\n"),
+                          ("by-merge", "<<: {kind: Pod}\n"))],
+    Case("last-kind-in-a-document-after-a-lone-cr-separator",
+         ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\r---\rapiVersion: v1\rkind: Pod\rmetadata: {name: p}\r"
+          "spec: {containers: [{name: a, image: nginx:1.25}]}\n").encode(),
+         output=("apiVersion: v1\nkind: Service\nmetadata: {name: s}\r---\rapiVersion: v1\rkind: Pod\rmetadata: {name: p}\r"
+                 f"spec: {{containers: [{{name: a, image: {NGINX_TARGET}}}]}}\n").encode()),
+    Case("undefined-alias-in-a-kind-that-holds-no-image",
+         b"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: *nowhere}\n", exit=1,
+         fragments=("document 0", "line 4", "undefined alias")),
+    # 7. aliases next to comments that name them; an aliased pull-secret list
+    Case("alias-after-a-comment-naming-it", ALIAS_AFTER_COMMENT.encode(),
+         output=ALIAS_AFTER_COMMENT.replace("      *img\n", f"      {APP_TARGET}\n").encode()),
+    Case("alias-after-comments-in-an-args-list", ALIAS_AFTER_COMMENTS_IN_LIST.encode(),
+         output=ALIAS_AFTER_COMMENTS_IN_LIST.replace(APP, APP_TARGET)
+         .replace("    - *img\n", '    - "--sidecar-image=registry.intern/acme/sidecar:1.0"\n').encode()),
+    Case("aliased-pull-secret-list-becomes-its-own", ALIASED_SECRETS.encode(), args=SECRET,
+         output=ALIASED_SECRETS.replace(APP, APP_TARGET)
+         .replace("imagePullSecrets: *vols", "imagePullSecrets: [{name: data, emptyDir: {}}, {name: regcred}]").encode()),
+    Case("aliased-empty-pull-secret-list", _pod("  imagePullSecrets: *none\n  containers: []\n", "x-none: &none []\n").encode(), args=SECRET,
+         output=_pod("  imagePullSecrets: [{name: regcred}]\n  containers: []\n", "x-none: &none []\n").encode()),
+    # 11. globs match in linear time
+    Case("exclude-glob-that-backtracks", _pod("  containers:\n  - name: a\n    image: quay.io/" + "a" * 200 + "c:1\n").encode(),
+         args=("--exclude", "**a*a*a*a*a*a*a*a*a*a*b"), fragments=("warning", "matched no image"),
+         output=_pod("  containers:\n  - name: a\n    image: registry.intern/" + "a" * 200 + "c:1\n").encode()),
+    Case("exclude-glob-that-backtracks-and-matches", _pod("  containers:\n  - name: a\n    image: quay.io/" + "a" * 200 + "b:1\n").encode(),
+         args=("--exclude", "**a*a*a*a*a*a*a*a*a*a*b"),
+         output=_pod("  containers:\n  - name: a\n    image: quay.io/" + "a" * 200 + "b:1\n").encode()),
+]
+
+
+@pytest.mark.parametrize("case", ISSUE_11, ids=[c.id for c in ISSUE_11])
+def test_issue_11(case: Case, tmp_path: Path) -> None:
+    run_case(case, tmp_path)
+    if case.exit == 0:  # a second run changes nothing
+        again = run_bounded(["--registry", REGISTRY, *case.args], case.output or b"", cwd=tmp_path)
+        assert (again.returncode, again.stdout) == (0, case.output), again.stderr
+
+
+def test_issue_11_case_ids_are_unique() -> None:
+    assert len({c.id for c in ISSUE_11 + REGRESSIONS}) == len(ISSUE_11) + len(REGRESSIONS)
+
+
+@pytest.mark.parametrize("stream", [MERGE_INLINE, MERGE_ANCHORED_CONTAINER, MERGE_POD_SPEC])
+def test_check_sees_images_brought_by_merge_keys(stream: str, tmp_path: Path) -> None:
+    result = run_bounded(["check", "--registry", REGISTRY], stream.encode(), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert b"is not served by registry.intern" in result.stdout + result.stderr
