@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +53,28 @@ def corpus_streams() -> list[Path]:
     if not CORPUS.is_dir():
         return []
     return sorted([*CORPUS.glob("charts/*.yaml"), *CORPUS.glob("crs/*.yaml")])
+
+
+def _load_fetch_helm() -> Any:
+    path = ROOT / "tests" / "tools" / "fetch-helm"
+    loader = importlib.machinery.SourceFileLoader("fetch_helm", str(path))
+    spec = importlib.util.spec_from_loader("fetch_helm", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fetch_helm"] = module  # dataclasses look their module up there
+    loader.exec_module(module)
+    return module
+
+
+FETCH = _load_fetch_helm()
+
+
+def helm_binary(version: str) -> Path:
+    """A real Helm from tests/tools/fetch-helm's cache; the test skips, saying why, when it is not there."""
+    cache = FETCH.default_cache_dir()
+    binary = FETCH.binary_path(cache, version)
+    if binary.is_file() and os.access(binary, os.X_OK):
+        return binary  # type: ignore[no-any-return]
+    error = FETCH.error_path(cache, version)
+    reason = error.read_text(encoding="utf-8").strip() if error.is_file() else "tests/tools/fetch-helm has not run"
+    pytest.skip(f"Helm {version} is not in {cache} ({reason}); run tests/tools/fetch-helm")

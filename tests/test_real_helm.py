@@ -13,14 +13,11 @@ here, so a missed image, a rewrite too many or any other change fails.
 """
 from __future__ import annotations
 
-import importlib.machinery
 import json
-import importlib.util
 import os
 import re
 import shlex
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import CLI, FIXTURES, ROOT, cli_env
+from conftest import CLI, FIXTURES, ROOT, cli_env, helm_binary
 
 CHARTS = FIXTURES / "charts"
 REGISTRY, FOLDER, SECRET = "registry.intern", "civitas", "regcred"
@@ -36,30 +33,6 @@ FLAGS = [f"--registry={REGISTRY}", f"--folder={FOLDER}", f"--pull-secret={SECRET
 ENVIRONMENT = {"CIVITAS_POSTRENDER_REGISTRY": REGISTRY, "CIVITAS_POSTRENDER_FOLDER": FOLDER,
                "CIVITAS_POSTRENDER_PULL_SECRETS": SECRET}
 RELEASE = "r"
-
-
-def _load_fetch_helm() -> Any:
-    path = ROOT / "tests" / "tools" / "fetch-helm"
-    loader = importlib.machinery.SourceFileLoader("fetch_helm", str(path))
-    spec = importlib.util.spec_from_loader("fetch_helm", loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fetch_helm"] = module  # dataclasses look their module up there
-    loader.exec_module(module)
-    return module
-
-
-FETCH = _load_fetch_helm()
-
-
-def _helm_binary(version: str) -> Path:
-    cache = FETCH.default_cache_dir()
-    binary = FETCH.binary_path(cache, version)
-    if binary.is_file() and os.access(binary, os.X_OK):
-        return binary  # type: ignore[no-any-return]
-    error = FETCH.error_path(cache, version)
-    reason = error.read_text(encoding="utf-8").strip() if error.is_file() else "tests/tools/fetch-helm has not run"
-    pytest.skip(f"Helm {version} is not in {cache} ({reason}); run tests/tools/fetch-helm")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,7 +163,7 @@ def _helm(binary: Path, home: Path) -> Helm:
 
 @pytest.fixture(scope="module")
 def helm3(tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    return _helm(_helm_binary("3.19.0"), tmp_path_factory.mktemp("helm3"))
+    return _helm(helm_binary("3.19.0"), tmp_path_factory.mktemp("helm3"))
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +178,7 @@ def post_renderer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def helm4(tmp_path_factory: pytest.TempPathFactory) -> Helm:
     """Helm 4 with the plugin ``civitas-postrender helm-plugin DIR`` writes, installed by ``helm plugin install``."""
-    helm = _helm(_helm_binary("4.1.4"), tmp_path_factory.mktemp("helm4"))
+    helm = _helm(helm_binary("4.1.4"), tmp_path_factory.mktemp("helm4"))
     plugin = helm.home / "plugin source"  # a space in the path: the launcher must cope
     written = subprocess.run([*CLI, "helm-plugin", str(plugin)], capture_output=True, text=True, env=cli_env(), timeout=60)
     assert written.returncode == 0, written.stderr
@@ -351,7 +324,7 @@ def test_helm4_settings_from_a_config_file(helm4: Helm, tmp_path: Path) -> None:
 
 def test_helm4_repository_plugin_runs_the_executable_on_path(tmp_path_factory: pytest.TempPathFactory, post_renderer: Path) -> None:
     """The repository's helm-plugin/ (its launcher looks only on PATH) installs and runs on real Helm 4."""
-    helm = _helm(_helm_binary("4.1.4"), tmp_path_factory.mktemp("helm4-repo-plugin"))
+    helm = _helm(helm_binary("4.1.4"), tmp_path_factory.mktemp("helm4-repo-plugin"))
     helm.env["PATH"] = f"{post_renderer.parent}{os.pathsep}{helm.env.get('PATH', '')}"
     helm.ok("plugin", "install", str(ROOT / "helm-plugin"))
     plain = template(helm, "webapp")
