@@ -111,7 +111,7 @@ def checked_warnings(findings: Findings, plan: Plan, settings: Settings, outcome
 
 
 def _where_candidate(site: Site) -> str:
-    if site.rule == "heuristic/text":
+    if site.rule.endswith(("/text", ":text")):
         return " in free text"
     if site.location == "candidate":
         return " in a kind no rule covers"

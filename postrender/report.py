@@ -36,6 +36,9 @@ class Reporter:
     def warning(self, message: str) -> None:
         self._emit("warning", message)
 
+    def summary(self, message: str) -> None:
+        self._emit("summary", message)
+
     def error(self, message: str) -> None:
         self._emit("error", message)
 

@@ -55,6 +55,12 @@ def corpus_streams() -> list[Path]:
     return sorted([*CORPUS.glob("charts/*.yaml"), *CORPUS.glob("crs/*.yaml")])
 
 
+def without_summary(stderr: bytes | str) -> str:
+    """stderr less the one-line run summary every post-render run prints: what is left are warnings."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("civitas-postrender: summary: "))
+
+
 def _load_fetch_helm() -> Any:
     path = ROOT / "tests" / "tools" / "fetch-helm"
     loader = importlib.machinery.SourceFileLoader("fetch_helm", str(path))

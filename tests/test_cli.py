@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, run_cli, without_summary
 
 DEPLOYMENT = """\
 ---
@@ -34,7 +34,7 @@ def test_rewrites_and_exits_zero() -> None:
     assert result.stdout.decode() == DEPLOYMENT.replace(
         '      containers:\n', '      imagePullSecrets:\n        - name: regcred\n      containers:\n'
     ).replace('"nginx:1.27"', '"registry.intern/civitas/library/nginx:1.27"')
-    assert result.stderr == b""
+    assert without_summary(result.stderr) == ""
 
 
 def test_missing_registry_fails_with_nothing_on_stdout() -> None:
@@ -380,14 +380,14 @@ def test_a_terminal_on_stdin_gets_usage_instead_of_a_wait() -> None:
 def test_exclude_short_forms_are_normalised(pattern: str) -> None:
     result = run_cli([*FLAGS, "--exclude", pattern], DEPLOYMENT)
     assert result.returncode == 0 and result.stdout.decode() == DEPLOYMENT
-    assert result.stderr == b""
+    assert without_summary(result.stderr) == ""
 
 
 @pytest.mark.parametrize(("pattern", "compared"), [("busybox", "docker.io/library/busybox"), ("bitnami/*", "docker.io/bitnami/*"), ("nginx:1.25", "docker.io/library/nginx:1.25")])
 def test_exclude_matching_nothing_warns(pattern: str, compared: str) -> None:
     result = run_cli([*FLAGS, "--exclude", pattern], DEPLOYMENT)
     assert result.returncode == 0 and b"registry.intern/civitas/library/nginx:1.27" in result.stdout
-    assert result.stderr.decode() == f"civitas-postrender: warning: --exclude {pattern!r} matched no image (compared as {compared!r} with names such as docker.io/library/busybox:1.36)\n"
+    assert without_summary(result.stderr) == f"civitas-postrender: warning: --exclude {pattern!r} matched no image (compared as {compared!r} with names such as docker.io/library/busybox:1.36)\n"
 
 
 @pytest.mark.parametrize("name", ["json", "harbor", "text"])

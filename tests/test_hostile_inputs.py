@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import without_summary
+
 REGISTRY = "registry.intern"
 MEMORY_LIMIT = 1 << 30  # address space per run
 CPU_LIMIT = 60  # seconds of CPU per run
@@ -61,7 +63,7 @@ def run_case(case: Case, tmp: Path) -> None:
     args = [] if case.no_registry else ["--registry", REGISTRY]
     args += [a.replace("{tmp}", str(tmp)) for a in case.args]
     result = run_bounded(args, case.stdin, cwd=tmp)
-    stderr = result.stderr.decode("utf-8", "replace")
+    stderr = without_summary(result.stderr)
     assert "Traceback" not in stderr, stderr
     assert result.returncode == case.exit, stderr
     fragments = [f.replace("{tmp}", str(tmp)) for f in case.fragments]

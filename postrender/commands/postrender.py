@@ -7,10 +7,12 @@ from pathlib import Path
 
 from ..documents import decode
 from ..errors import ConfigError
+from ..outfile import pending_output, write_stdout
 from ..pipeline import post_render
 from ..plan import exclude_warnings, folder_warnings
 from ..report import PROG, Reporter
 from ..settings import Settings
+from ..summary import summary
 
 
 def run_post_render(settings: Settings, paths: Sequence[str] = ()) -> int:
@@ -24,24 +26,19 @@ def run_post_render(settings: Settings, paths: Sequence[str] = ()) -> int:
     for warning in [*result.warnings, *folder_warnings(result.plan, settings.require_registry(), settings),
                     *exclude_warnings(result.plan, settings)]:
         reporter.warning(warning)
-    if settings.images_out is not None:
-        from ..imagelist import dumps, list_path, write_atomically  # imported only when asked for (start-up time)
+    if settings.images_out is None:
+        write_stdout(result.chunks())  # everything is decided: writing can no longer fail half-way on our side
+        reporter.summary(summary(result.plan, result.findings))
+        return 0
+    from ..imagelist import dumps, list_path  # imported only when asked for (start-up time)
 
-        listing = result.image_list(settings)
-        content = dumps(listing)
-        try:
-            write_atomically(list_path(settings.images_out, content, listing), content)
-        except OSError as exc:
-            raise ConfigError(f"cannot write the image list {settings.images_out}: {exc.strerror or exc}") from None
-    out = sys.stdout.buffer
-    try:
-        for chunk in result.chunks():  # everything is decided: writing can no longer fail half-way on our side
-            out.write(chunk)
-        out.flush()
-    except BrokenPipeError:
-        raise  # the reader went away: SIGPIPE's default action ends us quietly (cli.main)
-    except OSError as exc:
-        raise ConfigError(f"cannot write stdout: {exc.strerror or exc}") from None
+    listing = result.image_list(settings)
+    content = dumps(listing)
+    # The list is ready beside its target first, and put in place only once stdout is written whole.
+    with pending_output(list_path(settings.images_out, content, listing), content, "the image list") as image_list:
+        write_stdout(result.chunks())
+        image_list.commit()
+    reporter.summary(summary(result.plan, result.findings))
     return 0
 
 
