@@ -55,11 +55,17 @@ class Overlay:
     document: Any = None
 
     def dump(self, header: str) -> str:
+        comments = "".join(f"# {line}\n" for line in header.splitlines())
         if not self.changes:
-            return "".join(f"# {line}\n" for line in header.splitlines()) + "{}\n"
+            return comments + "{}\n"
+        if not hasattr(self.document, "ca"):  # read with libyaml (a large file): plain data
+            import yaml
+
+            return comments + yaml.dump(self.document, Dumper=_plain_dumper(), sort_keys=False, width=1 << 30,
+                                        default_flow_style=False, allow_unicode=True)
         out = io.StringIO()
         _yaml().dump(self.document, out)
-        return "".join(f"# {line}\n" for line in header.splitlines()) + out.getvalue()
+        return comments + out.getvalue()
 
 
 def _yaml() -> Any:
@@ -73,15 +79,57 @@ def _yaml() -> Any:
     return yaml
 
 
+# Above this many characters a values file is read with libyaml's C parser: ruamel's round trip
+# (pure Python) takes ~8 s per MB, libyaml ~0.3 s.  The overlay then loses the kept keys'
+# comments and quoting, and messages their line numbers; the mapping itself is the same.
+ROUND_TRIP_LIMIT = 1 << 20
+
+
+def _load(text: str) -> tuple[Any, bool]:
+    """The values and whether they came from the round trip (comments, quoting, line numbers)."""
+    if len(text) <= ROUND_TRIP_LIMIT:
+        return _yaml().load(text), True
+    import yaml
+
+    class Loader(yaml.CSafeLoader):
+        pass
+
+    # A bare "=" is YAML 1.1's value tag, which the safe constructor cannot build: it is a string.
+    Loader.add_constructor("tag:yaml.org,2002:value", _value_tag)
+    return yaml.load(text, Loader=Loader), False
+
+
+def _value_tag(loader: Any, node: Any) -> str:
+    return str(loader.construct_scalar(node))
+
+
+def _plain_dumper() -> Any:
+    import yaml
+
+    class Dumper(yaml.CSafeDumper):
+        pass
+
+    Dumper.add_multi_representer(dict, yaml.representer.SafeRepresenter.represent_dict)  # ruamel's map and seq types
+    Dumper.add_multi_representer(list, yaml.representer.SafeRepresenter.represent_list)
+    return Dumper
+
+
 def dotted(path: Path_) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
 
 
 class _Builder:
-    def __init__(self, values: Any, settings: Settings, registry: str, name: str) -> None:
+    def __init__(self, values: Any, settings: Settings, registry: str, name: str, limit: int) -> None:
         self.values, self.settings, self.registry, self.name = values, settings, registry, name
+        # What a registry-only setting gets: with a folder, the folder too, so that a chart (or a
+        # Bitnami subchart this file never shows) assembling registry/repository lands in it.
+        self.registry_setting = f"{registry}/{settings.folder}" if settings.folder else registry
         self.overlay = Overlay()
         self.edits: dict[Path_, Any] = {}
+        # An aliased node is walked once per context; later occurrences replay its edits, at most
+        # ``limit`` of them in all (the file's size: more is an alias bomb, not a values file).
+        self.walked: dict[tuple[int, bool, Path_ | None], list[tuple[Path_, Any, Any, str]]] = {}
+        self.limit = limit
         global_registry = _get(values, ("global", "imageRegistry"))
         self.global_registry = global_registry if isinstance(global_registry, str) and global_registry else None
         self.blocks_with_registry_excluded: list[str] = []
@@ -104,7 +152,7 @@ class _Builder:
 
     def judge(self, ref: ImageRef, path: Path_) -> bool:
         """Whether to map ``ref``: the post-renderer's own tests."""
-        if is_private(ref, self.registry):
+        if is_private(ref, self.registry, self.settings):
             return False
         if is_excluded(ref, self.settings.exclude):
             self.overlay.notes.append(f"{self.at(path)}: {ref.normalized} is excluded; left as is")
@@ -113,6 +161,24 @@ class _Builder:
 
     # -- the walk ---------------------------------------------------------------------------
     def walk(self, node: Any, path: Path_) -> None:
+        if not isinstance(node, (dict, list)):
+            return
+        # What the walk below depends on besides the node: the nearest key's image hint and,
+        # at the top and in ``global``, the path itself (pull secrets, global.imageRegistry).
+        context = (id(node), _image_hint(path), path if len(path) < 2 else None)
+        done = self.walked.get(context)
+        if done is not None:
+            for relative, old, new, note in done:
+                self.set((*path, *relative), old, new, note)
+            if len(self.overlay.changes) > self.limit:
+                raise InputError(f"{self.name}: its aliases expand to more than {self.limit} image settings "
+                                 "(more than the file has characters): an alias bomb, not a values file")
+            return
+        first = len(self.overlay.changes)
+        self.walk_node(node, path)
+        self.walked[context] = [(c.path[len(path):], c.old, c.new, c.note) for c in self.overlay.changes[first:]]
+
+    def walk_node(self, node: Any, path: Path_) -> None:
         if isinstance(node, dict):
             if _is_block(node, path):
                 self.block(node, path)
@@ -175,10 +241,9 @@ class _Builder:
                 self.blocks_with_registry_excluded.append(dotted(path))
             return
         target = ref.at(self.registry, self.settings.folder)
-        if has_registry:
-            folder = self.settings.folder
-            new_repository = (f"{folder}/{ref.path}" if folder else ref.path) + _own_suffix(repository, own)
-            self.set((*path, "registry"), registry, self.registry, f"{ref.normalized} -> {target}")
+        if has_registry:  # the folder is in the registry setting, as in global.imageRegistry
+            new_repository = ref.path + _own_suffix(repository, own)
+            self.set((*path, "registry"), registry, self.registry_setting, f"{ref.normalized} -> {target}")
             self.set((*path, name_key), repository, new_repository, f"{ref.normalized} -> {target}")
         else:
             self.set((*path, name_key), repository, own.at(self.registry, self.settings.folder), f"{ref.normalized} -> {target}")
@@ -187,13 +252,14 @@ class _Builder:
     def global_settings(self) -> None:
         key = ("global", "imageRegistry")
         current = _get(self.values, key)
-        if _has(self.values, key) and current != self.registry:
+        if _has(self.values, key) and current != self.registry_setting:
             if self.blocks_with_registry_excluded:
                 self.overlay.notes.append(
                     f"{self.at(key)}: left as is: it would also move the excluded image(s) at "
                     f"{', '.join(self.blocks_with_registry_excluded)}")
             elif current is None or isinstance(current, str):
-                self.set(key, current, self.registry, f"every image of the chart that honours it -> {self.registry}")
+                self.set(key, current, self.registry_setting,
+                         f"every image of the chart that honours it -> {self.registry_setting}")
         secrets = self.settings.pull_secrets
         if not secrets:
             return
@@ -232,19 +298,29 @@ class _Builder:
 def build_overlay(text: str, settings: Settings, name: str = "values.yaml") -> Overlay:
     registry = settings.require_registry()
     try:
-        values = _yaml().load(text)
+        values, round_trip = _load(text)
     except Exception as exc:  # ruamel raises many unrelated types for bad YAML
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         raise InputError(f"{name}{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if values is None:
-        values = {}
+    if values is None:  # Helm reads an empty file as no values: nothing to map
+        return Overlay(notes=[f"{name}: no settings (the file is empty or holds only comments); the overlay is empty"])
     if not isinstance(values, dict):
         raise InputError(f"{name}: a values file is a mapping, got {type(values).__name__}")
-    return _Builder(values, settings, registry, name).build()
+    overlay = _Builder(values, settings, registry, name, max(len(text), 1)).build()
+    if not round_trip:
+        overlay.notes.append(f"{name}: over {ROUND_TRIP_LIMIT >> 20} MiB, read with libyaml for speed: the overlay "
+                             "keeps no comments or quoting, and messages name no lines")
+    return overlay
 
 
 # -- helpers ------------------------------------------------------------------------------------
+def _image_hint(path: Path_) -> bool:
+    """Whether the nearest key above says image (what ``_is_block`` reads from the path)."""
+    key = next((p for p in reversed(path) if isinstance(p, str)), "")
+    return is_candidate_key(key) or key.lower().endswith("image")
+
+
 def _is_block(node: dict[str, Any], path: Path_) -> bool:
     """An image block: a name key plus a sibling that only image settings have (or an image-like key)."""
     if "repository" in node:
@@ -253,8 +329,7 @@ def _is_block(node: dict[str, Any], path: Path_) -> bool:
         name_ok = isinstance(node.get("image"), str)
     else:
         return False
-    key = next((p for p in reversed(path) if isinstance(p, str)), "")
-    return name_ok and (any(k in node for k in BLOCK_HINTS) or is_candidate_key(key) or key.lower().endswith("image"))
+    return name_ok and (any(k in node for k in BLOCK_HINTS) or _image_hint(path))
 
 
 def _text(value: Any) -> str | None:
@@ -319,15 +394,16 @@ def _copy_list(value: Any) -> list[Any]:
     return list(copy.deepcopy(value)) if value else []
 
 
-def _prune(values: Any, edits: dict[Path_, Any]) -> Any:
-    """A copy of ``values`` holding only the edited keys (comments on those keys kept)."""
-    document = copy.deepcopy(values)
+def _prune(document: Any, edits: dict[Path_, Any]) -> Any:
+    """``document`` cut down, in place, to the edited keys (comments on those keys kept).  Not a
+    copy: deep-copying ruamel's nodes copies each one's position data, quadratic in a long list."""
     for path, new in edits.items():
         parent = _get(document, path[:-1])
         parent[path[-1]] = new
     keep: set[Path_] = {path[:i] for path in edits for i in range(1, len(path) + 1)}
     _drop(document, (), keep)
-    document.ca.comment = None  # the file's header describes the chart's values, not this overlay
+    if hasattr(document, "ca"):
+        document.ca.comment = None  # the file's header describes the chart's values, not this overlay
     return document
 
 

@@ -94,11 +94,13 @@ def test_second_run_changes_nothing(chart: str, tmp_path: Path) -> None:
 
 
 def test_bitnami_conventions() -> None:
+    """Folder mode: every registry setting names registry/folder, so what a chart (or a subchart
+    this file never shows) assembles as registry/repository lands in the folder the mirror fills."""
     overlay, report = overlay_for(VALUES / "bitnami-redis.yaml")
-    assert overlay["global"]["imageRegistry"] == R
+    assert overlay["global"]["imageRegistry"] == f"{R}/{F}"
     assert overlay["global"]["imagePullSecrets"] == [{"name": "regcred"}]
-    assert overlay["image"] == {"registry": R, "repository": "civitas/bitnami/redis"}  # tag, digest untouched
-    assert overlay["metrics"]["image"] == {"registry": R, "repository": "civitas/bitnami/redis-exporter"}
+    assert overlay["image"] == {"registry": f"{R}/{F}"}  # repository bitnami/redis, tag, digest untouched
+    assert overlay["metrics"]["image"] == {"registry": f"{R}/{F}"}
     assert overlay["master"]["sidecars"][0] == {"name": "log-shipper", "image": f"{R}/civitas/fluent/fluent-bit:3.2.4",
                                                 "imagePullPolicy": "IfNotPresent"}  # a list is written whole
     assert "allowInsecureImages" in report
@@ -108,7 +110,7 @@ def test_comments_and_quoting_survive() -> None:
     result = run_cli(["values", *FLAGS, str(VALUES / "bitnami-redis.yaml")])
     text = result.stdout.decode()
     assert 'image: "registry.intern/civitas/fluent/fluent-bit:3.2.4" # ships /data/logs' in text
-    assert '  imageRegistry: "registry.intern"' in text  # was imageRegistry: ""
+    assert '  imageRegistry: "registry.intern/civitas"' in text  # was imageRegistry: ""
     assert "  ## @param global.imageRegistry Global Docker image registry\n  imageRegistry:" in text
     assert "replicaCount" not in text and "architecture" not in text and "pullPolicy" not in text
     argo = run_cli(["values", *FLAGS, str(VALUES / "argo-cd.yaml")]).stdout.decode()
@@ -176,7 +178,7 @@ def test_output_file_and_errors(tmp_path: Path) -> None:
     out = tmp_path / "overlay.yaml"
     result = run_cli(["values", *FLAGS, "-o", str(out), str(VALUES / "grafana.yaml")])
     assert result.returncode == 0 and result.stdout == b""
-    assert yaml.safe_load(out.read_text())["sidecar"]["image"] == {"registry": R, "repository": "civitas/kiwigrid/k8s-sidecar"}
+    assert yaml.safe_load(out.read_text())["sidecar"]["image"] == {"registry": f"{R}/{F}"}
     assert out.read_text().startswith("# Values overlay from civitas-postrender values")
     assert run_cli(["values", str(VALUES / "grafana.yaml")]).returncode == 1  # no registry
     bad = run_cli(["values", *FLAGS, "-"], "image: [\n")
