@@ -131,6 +131,8 @@ def _shown(value: Any) -> str:
 def resolve_settings(params: dict[str, Any]) -> Any:
     from .settings import resolve
 
+    if params.get("images_out") == "":  # given, but empty: never a silent "no list"
+        raise PostrenderError("--images-out: the file name is empty")
     context = click.get_current_context(silent=True)
     if context is not None:
         _given_twice(context, params)
@@ -166,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # a closed stdout ends us quietly
     reporter = Reporter(_log_file_from_env())
     try:
-        signal.signal(signal.SIGTERM, _terminate)  # inside the try: a SIGTERM from now on is reported
+        for name in ("SIGTERM", "SIGHUP", "SIGQUIT"):  # inside the try: such a signal from now on is reported
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), _terminate)
         # without standalone mode click returns a command's exit code instead of raising it
         code = cli.main(args=argv, prog_name=PROG, standalone_mode=False, obj=reporter)
     except click.exceptions.Exit as exc:
@@ -200,7 +204,7 @@ def _usage_exit_code(exc: click.ClickException) -> int:
 
 
 class Terminated(SystemExit):
-    """SIGTERM: unwinds (temporary files are removed on the way out), then exits 128 + signal."""
+    """SIGTERM, SIGHUP, SIGQUIT: unwinds (temporary files are removed on the way out), then exits 128 + signal."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(128 + signum)

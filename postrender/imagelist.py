@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ def image_list(plan: Plan, registry: str | None, folder: str | None, *, with_fil
             "tag": image.ref.tag,
             "digest": image.ref.digest,
             "rule": sorted({site.rule for site in image.sites})[0] if image.candidate else _first_rule(image.sites),
-            "occurrences": [_occurrence(site, with_file) for site in image.sites],
+            "occurrences": [_occurrence(site, with_file, plan) for site in image.sites],
         }
         if image.override:
             entry["override"] = image.override
@@ -35,7 +34,7 @@ def _first_rule(sites: Any) -> str:
     return str(next(site.rule for site in sites if not site.candidate))
 
 
-def _occurrence(site: Any, file: str | None) -> dict[str, Any]:
+def _occurrence(site: Any, file: str | None, plan: Plan) -> dict[str, Any]:
     occurrence: dict[str, Any] = {
         "document": site.doc.index,
         "kind": site.doc.kind,
@@ -46,6 +45,12 @@ def _occurrence(site: Any, file: str | None) -> dict[str, Any]:
         "rule": site.rule,
         "location": site.location,
     }
+    if site.part is not None:
+        occurrence["part"] = site.part  # one setting of a split reference (the tag stays where it is)
+    if site.candidate and not plan.rewrite_candidates:
+        occurrence["rewritten"] = False  # judged on its own: a candidate place stays as it is
+    if (site.doc.piece, site.node.start) in plan.reemitted:
+        occurrence["reemitted"] = True  # its string was written again whole (a style that cannot be edited in place)
     if site.doc.hook:
         occurrence["hook"] = True
     if file is not None:
@@ -69,24 +74,3 @@ def list_path(images_out: Path, content: str, listing: dict[str, Any]) -> Path:
     placed = [(o["document"], o["namespace"]) for image in listing["images"] for o in image["occurrences"] if o.get("namespace")]
     namespace = re.sub(r"[^a-z0-9.-]+", "-", str(min(placed)[1]).lower()).strip(".-")[:63] if placed else ""
     return images_out / f"{namespace or 'no-namespace'}-{hashlib.sha256(content.encode('utf-8')).hexdigest()[:16]}.json"
-
-
-def write_atomically(path: Path, content: str) -> None:
-    """Write to a temporary file beside ``path`` and rename: readers never see half a file."""
-    import tempfile  # (with shutil, random, bz2 and lzma: only when a file is written)
-
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

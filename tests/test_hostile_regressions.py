@@ -180,14 +180,14 @@ def test_pull_secret_before_an_explicit_first_key(tmp_path: Path) -> None:
 def test_sigterm_during_image_list_write_leaves_no_temp_file(tmp_path: Path) -> None:
     code = (
         "import os, signal, sys\n"
-        "from postrender import cli, imagelist\n"
+        "from postrender import cli, outfile\n"
         "signal.signal(signal.SIGTERM, cli._terminate)\n"
         "real_fsync = os.fsync\n"
         "def fsync(fd):\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    real_fsync(fd)\n"
-        "imagelist.os.fsync = fsync\n"
-        f"imagelist.write_atomically(imagelist.Path({str(tmp_path / 'images.json')!r}), '{{}}\\n')\n"
+        "outfile.os.fsync = fsync\n"
+        f"outfile.write_output({str(tmp_path / 'images.json')!r}, '{{}}\\n')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert result.returncode == 128 + 15, result.stderr

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from postrender import imagelist
+from postrender import outfile
+from postrender.errors import PostrenderError
 from postrender.settings import resolve
 from test_hostile_inputs import REGISTRY, run_bounded
 
@@ -96,46 +97,31 @@ def test_image_list_is_renamed_into_place(tmp_path: Path, monkeypatch: pytest.Mo
         renames.append((str(src), str(dst)))
         real_replace(src, dst)
 
-    monkeypatch.setattr(imagelist.os, "replace", spy)
-    imagelist.write_atomically(target, "new content\n")
+    monkeypatch.setattr(outfile.os, "replace", spy)
+    outfile.write_output(target, "new content\n")
     assert [Path(d) for _, d in renames] == [target]
     assert target.read_text() == "new content\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["images.json"]
 
 
-@pytest.mark.parametrize("failing", ["fsync", "replace", "write"])
+@pytest.mark.parametrize("failing", ["fsync", "replace", "write", "fchmod"])
 def test_failed_image_list_write_keeps_old_file_and_removes_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
     target = tmp_path / "images.json"
     target.write_text("old\n")
+    real_write = os.write
 
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    if failing == "write":
-        real_fdopen = os.fdopen
+    def half(fd: int, data: bytes) -> int:  # writes some, then the disk is full
+        if len(data) > 100:
+            return real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(28, "No space left on device")
 
-        class Half:
-            """A file that writes half the content, then fails (disk full)."""
-
-            def __init__(self, *args: object, **kwargs: object) -> None:
-                self.inner = real_fdopen(*args, **kwargs)  # type: ignore[arg-type]
-
-            def __enter__(self) -> Half:
-                return self
-
-            def __exit__(self, *exc: object) -> None:
-                self.inner.close()
-
-            def write(self, text: str) -> int:
-                self.inner.write(text[: len(text) // 2])
-                self.inner.flush()
-                raise OSError(28, "No space left on device")
-
-        monkeypatch.setattr(imagelist.os, "fdopen", Half)
-    else:
-        monkeypatch.setattr(imagelist.os, failing, boom)
-    with pytest.raises(OSError):
-        imagelist.write_atomically(target, '{"images": []}\n' * 1000)
+    monkeypatch.setattr(outfile.os, failing, half if failing == "write" else boom)
+    with pytest.raises(PostrenderError, match=r"cannot write the image list .*images\.json: No space left on device"):
+        outfile.write_output(target, '{"images": []}\n' * 1000, "the image list")
+    monkeypatch.undo()
     assert target.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["images.json"]
 

@@ -5,9 +5,7 @@ post-render mode, so the list names exactly the images post-render mode rewrites
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -17,8 +15,9 @@ from ..mirror.coordinates import coordinates
 from ..cli import resolve_settings, settings_options
 from ..documents import decode
 from ..errors import InputError, PostrenderError
-from ..imagelist import image_list, write_atomically
+from ..imagelist import image_list
 from ..inputs import STDIN, Inputs, read_inputs
+from ..outfile import write_output, write_stdout
 from ..pipeline import checked_warnings, read_stream
 from ..plan import folder_warnings, is_excluded, is_private, make_plan
 from ..reference import parse_reference
@@ -61,11 +60,10 @@ def images(paths: tuple[str, ...], fmt: str, output: str | None, retarget: bool,
         raise InputError(f"no documents and no image lists in {', '.join(paths) if paths else 'stdin'}: nothing to mirror "
                          "(pass --allow-empty to accept an empty result)")
     result = mirror.FORMATS[fmt].write(listing, reporter.warning)
-    if output:
-        write_atomically(Path(output), result)
+    if output is not None:
+        write_output(output, result, "the image list")
     else:
-        sys.stdout.buffer.write(result.encode("utf-8"))
-        sys.stdout.buffer.flush()
+        write_stdout(result.encode("utf-8"))
 
 
 def build_listing(inputs: Inputs, settings: Settings, reporter: Reporter) -> dict[str, Any]:
