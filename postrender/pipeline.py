@@ -203,7 +203,7 @@ def _add_image_edits(parts: list[Piece], plan: Plan, findings: Findings, pull_se
         inserted = inserts.pop((number, start), None)
         if first.codec is not None or inserted is not None or any(s.part is not None or s.old is not None for s, _ in group):
             edits = [Edit(offset, offset + len(old), new) for offset, old, new in replacements]
-            warnings += _value_edits(piece, node, first, edits + (inserted[1] if inserted else []))
+            warnings += _value_edits(piece, node, first, edits + (inserted[1] if inserted else []), plan.reemitted)
             continue
         if any(site.alias is None for site, _ in group):
             piece.edits += scalar_edits(piece.text, node, replacements)
@@ -212,16 +212,17 @@ def _add_image_edits(parts: list[Piece], plan: Plan, findings: Findings, pull_se
         piece.edits += {Edit(*site.alias, rendered) for site, _ in group if site.alias is not None}
     for (number, _), (embedded, edits) in sorted(inserts.items()):
         piece = parts[number]
-        warnings += _value_edits(piece, embedded.node, embedded, edits)
+        warnings += _value_edits(piece, embedded.node, embedded, edits, plan.reemitted)
     return warnings
 
 
-def _value_edits(piece: Piece, node: Scalar, site: Site | EmbeddedObject, edits: list[Edit]) -> list[str]:
+def _value_edits(piece: Piece, node: Scalar, site: Site | EmbeddedObject, edits: list[Edit], reemitted: set[tuple[int, int]]) -> list[str]:
     assert piece.text is not None
     made, whole = edit_value(piece.text, node, site.codec, edits)
     piece.edits += made
     if not whole:
         return []
+    reemitted.add((site.doc.piece, node.start))
     return [f"{site.doc.where(node, getattr(site, 'path', None))}: this string is written again whole as a double-quoted "
             "string (its style cannot be edited in place); the content is the same but for the images"]
 

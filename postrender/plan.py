@@ -42,6 +42,7 @@ class Plan:
     candidates_left: list[Site] = field(default_factory=list)
 
     rewrite_candidates: bool = False
+    reemitted: set[tuple[int, int]] = field(default_factory=set)  # (piece, start) of strings written again whole
 
     @property
     def rewrites(self) -> list[tuple[Site, str]]:
