@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from sys import intern
 from typing import Any
 
@@ -71,6 +71,15 @@ class Site:
     @property
     def replaced(self) -> str:
         return self.old if self.old is not None else self.text
+
+    def where(self) -> Where:
+        """Document, template, kind/name, path and the line of the reference itself (inside a
+        multi-line string: a config in a ConfigMap names the line the image is on)."""
+        where = self.doc.where(self.node, self.path)
+        if self.codec is None and "\n" in self.node.value[:self.offset] and where.line is not None:
+            header = 1 if self.node.style in ("|", ">") else 0
+            return replace(where, line=where.line + header + self.node.value.count("\n", 0, self.offset), column=None)
+        return where
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
 def checked_warnings(findings: Findings, plan: Plan, settings: Settings, outcome: str) -> list[str]:
     """Everything to warn about; with --strict, values that look like images but are not
     rewritten (non-references, unruled candidates) are errors instead."""
-    unruled = [f"{s.doc.where(s.node, s.path)}: {s.text!r} looks like an image{_where_candidate(s)}; "
+    unruled = [f"{s.where()}: {s.text!r} looks like an image{_where_candidate(s)}; "
                f"{outcome} (add a rule, or use --rewrite-candidates)" for s in plan.candidates_left]
     problems = findings.not_references + findings.left_public + unruled
     if settings.strict and problems:

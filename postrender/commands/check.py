@@ -16,7 +16,6 @@ Helm 3 prints them with their public images even when the rest was post-rendered
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from ..finder import SecretSite
 from ..nodes import Node, ScalarNode, SequenceNode, get
 from ..pipeline import collect
 from ..plan import is_excluded, is_private, outside_folder
+from ..readall import read_all
 from ..reference import parse_reference
 from ..report import Reporter
 from ..rules import RuleSet, load_rules
@@ -105,7 +105,7 @@ def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: 
                       if outside_folder(ref, registry, settings) else f"is not served by {registry}")
             made = (f"post-render makes it {target}" if not site.candidate or settings.rewrite_candidates else
                     f"a candidate post-render leaves as is; --rewrite-candidates makes it {target}, or add a rule or --exclude")
-            out.problems.append(Problem(name, str(site.doc.where(site.node, site.path)),
+            out.problems.append(Problem(name, str(site.where()),
                                         f"{site.text} {served} ({made})",
                                         site.doc.hook, site.doc.kind, site.doc.name, site.text))
     if settings.pull_secrets:
@@ -152,13 +152,13 @@ def read_streams(paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:
         paths = ["-"]
     for raw in paths:
         if raw == "-":
-            yield "<stdin>", sys.stdin.buffer.read()
+            yield "<stdin>", read_all("-", "<stdin>")
             continue
         path = Path(raw)
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES) if path.is_dir() else [path]
         for file in files:
             try:
-                yield str(file), file.read_bytes()
+                yield str(file), read_all(file, str(file))
             except OSError as exc:
                 raise InputError(f"{file}: cannot read it: {exc.strerror or exc}") from None
 

@@ -1,0 +1,186 @@
+"""Images found by their shape: ConfigMap/Secret data, split references, embedded configs,
+custom-resource strings no rule names (postrender/discovery.py, split.py, value_edits.py)."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+import yaml
+
+from postrender.errors import InputError
+from postrender.split import find_block, flat_blocks
+from postrender.testing import render
+
+REGISTRY = {"registry": "registry.intern", "folder": "civitas"}
+
+
+def configmap(data: str) -> str:
+    return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n" + data
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    # whole references: any under an image-like key, fully qualified under any key
+    ("  image: busybox\n", "  image: registry.intern/civitas/library/busybox\n"),
+    ("  proxyImage: envoyproxy/envoy:v1.33.0\n", "  proxyImage: registry.intern/civitas/envoyproxy/envoy:v1.33.0\n"),
+    ("  PLUGIN_IMAGE: 'ghcr.io/a/p:1'\n", "  PLUGIN_IMAGE: 'registry.intern/civitas/a/p:1'\n"),
+    ("  defaults.image: quay.io/a/b@sha256:" + "a" * 64 + "\n", "  defaults.image: registry.intern/civitas/a/b@sha256:" + "a" * 64 + "\n"),
+    ("  controller: localhost:5000/a/c:2\n", "  controller: registry.intern/civitas/a/c:2\n"),
+    # lists, version=image lines, flags, transports
+    ("  sidecars: quay.io/a/x:1 quay.io/a/y:2\n", "  sidecars: registry.intern/civitas/a/x:1 registry.intern/civitas/a/y:2\n"),
+    ('  args: "--log=2 --helper-image=ghcr.io/a/h:3"\n', '  args: "--log=2 --helper-image=registry.intern/civitas/a/h:3"\n'),
+    ("  src: docker://quay.io/containerdisks/fedora:41\n", "  src: docker://registry.intern/civitas/containerdisks/fedora:41\n"),
+    # split keys: the repository moves, the tag stays
+    ("  AGENT_REPOSITORY: ghcr.io/a/agent\n  AGENT_TAG: v2\n", "  AGENT_REPOSITORY: registry.intern/civitas/a/agent\n  AGENT_TAG: v2\n"),
+    ("  agent.registry: ghcr.io\n  agent.repository: a/agent\n  agent.tag: v2\n",
+     "  agent.registry: registry.intern\n  agent.repository: civitas/a/agent\n  agent.tag: v2\n"),
+])
+def test_data_values_are_rewritten(data: str, expected: str) -> None:
+    assert render(configmap(data), **REGISTRY).output == configmap(expected)
+
+
+@pytest.mark.parametrize("data", [
+    "  url: https://quay.io/a/b:1\n",  # a URL
+    "  registry: quay.io\n",  # a host without a path
+    "  endpoint: redis-master.cache.svc:6379\n",  # host:port
+    "  endpoint2: redis:6379\n",
+    "  selector: app.kubernetes.io/name\n",  # a label key
+    "  path: /var/lib/images/a:b\n",  # a file path
+    "  image: logo.png\n",  # a file name under an image key
+    "  image: Always\n",
+    "  image: '1.2'\n",
+    "  tpl: '{{ .Registry }}/a/b:{{ .Tag }}'\n",  # a Go template
+    "  cert.pem: |\n    -----BEGIN CERTIFICATE-----\n    MIIBs+quay.io/x:1/abc\n    -----END CERTIFICATE-----\n",
+    "  password: quay.io/looks/like:1\n",  # credentials are never searched
+    "  schema.json: '{\"$id\": \"https://x.io/image.json\", \"properties\": {\"image\": {\"type\": \"string\"}}}'\n",
+    "  AGENT_TAG: v2\n",  # a tag alone
+    "  versions: 1.2.3 1.2.4\n",
+])
+def test_decoys_stay_byte_for_byte(data: str) -> None:
+    result = render(configmap(data), **REGISTRY)
+    assert result.output == configmap(data)
+    assert not result.plan.candidates_left and not result.findings.left_public
+
+
+def test_a_reference_in_free_text_is_a_candidate_never_rewritten() -> None:
+    stream = configmap("  run.sh: |\n    #!/bin/sh\n    docker pull quay.io/acme/tool:2.0\n")
+    result = render(stream, **REGISTRY)
+    assert result.output == stream
+    assert [s.text for s in result.plan.candidates_left] == ["quay.io/acme/tool:2.0"]
+    assert any("in free text" in w and "line 8" in w for w in result.warnings)
+    with pytest.raises(InputError, match="strict: .*quay.io/acme/tool:2.0"):
+        render(stream, strict=True, **REGISTRY)
+    assert "registry.intern/civitas/acme/tool:2.0" in render(stream, rewrite_candidates=True, **REGISTRY).output
+
+
+def test_secret_data_is_decoded_and_re_encoded_with_its_wrapping() -> None:
+    long_list = ",".join(f"quay.io/acme/job-{i}:1.2.0" for i in range(6))
+    encoded = b64(long_list)
+    wrapped = "\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+    stream = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n"
+              f"  JOB_IMAGES: |\n" + "".join(f"    {line}\n" for line in wrapped.splitlines())
+              + f"  WORKER_IMAGE: {b64('ghcr.io/a/w:1')}\n  blob: AAECA//+/f8AAQID\n")
+    result = render(stream, **REGISTRY)
+    data = yaml.safe_load(result.output)["data"]
+    assert base64.b64decode(data["JOB_IMAGES"]).decode() == long_list.replace("quay.io/", "registry.intern/civitas/")
+    assert base64.b64decode(data["WORKER_IMAGE"]).decode() == "registry.intern/civitas/a/w:1"
+    assert data["blob"] == "AAECA//+/f8AAQID"
+    block = result.output.split("JOB_IMAGES: |\n")[1].split("  WORKER_IMAGE")[0]
+    assert {len(line) for line in block.splitlines()[:-1]} == {4 + 76}  # wrapped as it was
+    assert render(result.output, **REGISTRY).output == result.output  # a second run changes nothing
+
+
+def test_secret_content_never_appears_in_messages() -> None:
+    hidden = "token: hunter2\nconfig: {image: [unclosed\n"
+    stream = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  app.yaml: |\n" + "".join(
+        f"    {line}\n" for line in hidden.splitlines()) + "    sidecar: quay.io/a/s:1\n"
+    result = render(stream, **REGISTRY)
+    assert result.output == stream  # the embedded YAML does not parse: left alone
+    assert result.findings.left_public and not any("hunter2" in w or "unclosed" in w for w in result.warnings)
+
+
+def test_embedded_pod_template_gets_rules_and_pull_secrets_crlf() -> None:
+    template = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\nspec:\n  containers:\n"
+                "    - name: a\n      image: alpine:3.20\n      env:\n        - name: HELPER_IMAGE\n          value: quay.io/a/h:1\n")
+    stream = configmap("  pod.yaml: |\n" + "".join(f"    {line}\n" for line in template.splitlines())).replace("\n", "\r\n")
+    result = render(stream, pull_secrets=("regcred",), **REGISTRY)
+    out = result.output
+    assert "\r\n" in out and "\n" not in out.replace("\r\n", "")
+    inner = yaml.safe_load(yaml.safe_load(out)["data"]["pod.yaml"])
+    assert inner["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    assert inner["spec"]["containers"][0]["image"] == "registry.intern/civitas/library/alpine:3.20"
+    assert inner["spec"]["containers"][0]["env"][0]["value"] == "registry.intern/civitas/a/h:1"
+    assert render(out, pull_secrets=("regcred",), **REGISTRY).output == out
+
+
+def test_toml_values_are_spliced_and_ambiguous_ones_reported() -> None:
+    toml = ('[runners.kubernetes]\nimage = "ubuntu:22.04"\nhelper_image = "registry.gitlab.com/g/runner-helper:v17"\n'
+            'note = "ubuntu:22.04"\n')
+    stream = configmap("  config.toml: |\n" + "".join(f"    {line}\n" for line in toml.splitlines()))
+    result = render(stream, **REGISTRY)
+    assert 'helper_image = "registry.intern/civitas/g/runner-helper:v17"' in result.output
+    assert 'image = "ubuntu:22.04"' in result.output  # two quoted occurrences: not guessed ...
+    assert any("ubuntu:22.04" in w and "cannot be located" in w for w in result.warnings)  # ... but reported
+
+
+def test_json_list_of_sidecars_in_an_annotation() -> None:
+    stream = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  annotations:\n"
+              "    sidecars.example.io/inject: '[{\"name\": \"proxy\", \"image\": \"quay.io/a/proxy:1\"}]'\n"
+              "    example.io/image: quay.io/not/a-field:1\n"
+              "spec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: nginx:1.27\n")
+    out = render(stream, **REGISTRY).output
+    assert '"image": "registry.intern/civitas/a/proxy:1"' in out
+    assert "example.io/image: quay.io/not/a-field:1" in out  # plain annotation values are not configs
+
+
+@pytest.mark.parametrize(("spec", "rewritten", "candidate"), [
+    ("  image: {repository: quay.io/a/b, tag: '1'}\n", "repository: registry.intern/civitas/a/b, tag: '1'", []),
+    ("  image: {registry: ghcr.io, repository: a/b, tag: '1'}\n", "registry: registry.intern, repository: civitas/a/b", []),
+    ("  image: {repository: a/b, tag: '1'}\n", None, ["docker.io/a/b:1"]),
+    ("  source: docker://quay.io/a/disk:1\n", "docker://registry.intern/civitas/a/disk:1", []),
+    ("  mirror: quay.io/a/m:1\n", None, ["quay.io/a/m:1"]),
+    ("  env:\n  - {name: WORKER_IMAGE, value: quay.io/a/w:1}\n", "value: registry.intern/civitas/a/w:1", []),
+])
+def test_custom_resources_no_rule_covers(spec: str, rewritten: str | None, candidate: list[str]) -> None:
+    stream = "apiVersion: x.example.io/v1\nkind: Thing\nmetadata:\n  name: t\nspec:\n" + spec
+    result = render(stream, **REGISTRY)
+    if rewritten is None:
+        assert result.output == stream
+    else:
+        assert rewritten in result.output
+    assert sorted(s.text for s in result.plan.candidates_left) == candidate
+
+
+def test_a_field_a_rule_misses_is_a_candidate() -> None:
+    """CloudNativePG's ImageCatalog rule names spec.images[*].image; another field is reported."""
+    stream = ("apiVersion: postgresql.cnpg.io/v1\nkind: ImageCatalog\nmetadata:\n  name: c\nspec:\n"
+              "  images:\n    - {major: 17, image: ghcr.io/cloudnative-pg/postgresql:17.4}\n"
+              "  componentImages:\n    - {name: pgbouncer, image: ghcr.io/cloudnative-pg/pgbouncer:1.24.1}\n")
+    result = render(stream, **REGISTRY)
+    assert "registry.intern/civitas/cloudnative-pg/postgresql:17.4" in result.output
+    assert [s.path for s in result.plan.candidates_left] == ["spec.componentImages[0].image"]
+
+
+def test_a_candidate_is_judged_per_place() -> None:
+    """The same image in a pod spec and in an unruled kind: the pod spec is rewritten, the other
+    place stays a reported candidate (it used to be rewritten silently)."""
+    stream = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: nginx:1.27\n"
+              "---\napiVersion: x.example.io/v1\nkind: Thing\nmetadata:\n  name: t\nspec:\n  helperImage: nginx:1.27\n")
+    result = render(stream, **REGISTRY)
+    assert result.output.count("registry.intern/civitas/library/nginx:1.27") == 1
+    assert [s.path for s in result.plan.candidates_left] == ["spec.helperImage"]
+
+
+def test_split_shapes() -> None:
+    assert find_block({"repository": "a/b", "tag": "1"}, False) is not None
+    assert find_block({"name": "a/b", "tag": "1"}, False) is None  # {name, tag} only where the key says image
+    assert find_block({"name": "a/b", "tag": "1"}, True) is not None
+    assert find_block({"name": "quay.io/a/b", "tag": "1"}, False) is not None  # ... or the name has a registry
+    assert find_block({"image": "a/b", "pullPolicy": "Always"}, True) is None
+    block = find_block({"registry": "ghcr.io", "repository": "a/b", "digest": "sha256:" + "b" * 64}, False)
+    assert block is not None and block.ref.normalized == "ghcr.io/a/b@sha256:" + "b" * 64
+    pairs = flat_blocks({"X_REPOSITORY": "a/x", "X_TAG": "1", "Y_REPOSITORY": "a/y", "Z.repository": "q.io/z", "Z.tag": "2"})
+    assert sorted(block.ref.normalized for _, block in pairs) == ["docker.io/a/x:1", "q.io/z:2"]
