@@ -9,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .documents import decode
 from .errors import InputError
+from .readall import read_all
 
 STDIN = "-"
 STREAM_SUFFIXES = (".yaml", ".yml", ".json")  # manifest streams and --images-out lists
@@ -46,7 +46,7 @@ def read_inputs(paths: Sequence[str]) -> Inputs:
             if stdin_used:
                 raise InputError("'-' (stdin) given more than once")
             stdin_used = True
-            _sort(inputs, STDIN, sys.stdin.buffer.read(), None)
+            _sort(inputs, STDIN, read_all(STDIN, "stdin"), None)
             continue
         path = Path(raw)
         if path.is_dir():
@@ -72,7 +72,7 @@ _HAS_CONTENT = re.compile(rb"^(?![ \t]*(?:#|(?:---|\.\.\.)[ \t]*(?:#.*)?\r?$|\r?
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_all(path, str(path))
     except OSError as exc:
         raise InputError(f"{path}: cannot read it: {exc.strerror or exc}") from None
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .readall import FILE_LIMIT, read_all
 
 
 def read_yaml_file(path: Path, what: str) -> Any:
@@ -12,7 +13,7 @@ def read_yaml_file(path: Path, what: str) -> Any:
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_all(path, f"{what} {path}", limit=FILE_LIMIT, error=ConfigError).decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"{what} {path}: cannot read it: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..documents import decode
 from ..errors import ConfigError
 from ..outfile import pending_output, write_stdout
 from ..pipeline import post_render
+from ..readall import read_all
 from ..plan import exclude_warnings, folder_warnings
 from ..report import PROG, Reporter
 from ..settings import Settings
@@ -53,7 +53,7 @@ def read_input(paths: Sequence[str]) -> bytes:
     chunks: list[bytes] = []
     for path in paths or ["-"]:
         try:
-            chunk = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+            chunk = read_all(path, "stdin" if path == "-" else path)
         except OSError as exc:
             raise ConfigError(f"cannot read {'stdin' if path == '-' else path}: {exc.strerror or exc}") from None
         if chunks:

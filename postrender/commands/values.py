@@ -6,7 +6,6 @@ post-renderer for everything the chart's values do not reach.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import click
 from ..cli import resolve_settings, settings_options
 from ..errors import ConfigError, InputError
 from ..outfile import write_output, write_stdout
+from ..readall import read_all
 from ..report import PROG, Reporter
 from ..values_overlay import build_overlay
 
@@ -57,7 +57,7 @@ def values(values_file: Path, output: Path | None, **params: Any) -> None:
 
 def _read(path: Path) -> str:
     try:
-        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+        data = read_all(path, "<stdin>" if str(path) == "-" else str(path))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     try:
