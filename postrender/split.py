@@ -40,11 +40,17 @@ class Block:
             return {"registry": self.registry_key, "path": self.name_key}
         return {"name": self.name_key}
 
-    def new_values(self, target: ImageRef) -> dict[str, str]:
+    def new_values(self, target: ImageRef, folder_in_registry: str | None = None) -> dict[str, str]:
         """What the registry and repository settings become for ``target`` (the whole-string
-        rewrite of ``ref``): joined again with the untouched tag, they give ``target``."""
-        return {key: part_text(part, self.repository if key == self.name_key else "", target)
-                for part, key in self.parts.items()}
+        rewrite of ``ref``): joined again with the untouched tag, they give ``target``.
+        ``folder_in_registry`` moves the folder into the registry setting (``registry.intern/civitas``
+        + ``bitnami/redis``), as a chart's ``global.imageRegistry`` must hold it."""
+        values = {key: part_text(part, self.repository if key == self.name_key else "", target)
+                  for part, key in self.parts.items()}
+        if folder_in_registry and self.registry_key is not None and values[self.name_key].startswith(folder_in_registry + "/"):
+            values[self.registry_key] += "/" + folder_in_registry
+            values[self.name_key] = values[self.name_key][len(folder_in_registry) + 1:]
+        return values
 
 
 def part_text(part: str, old: str, target: ImageRef) -> str:
@@ -57,7 +63,8 @@ def part_text(part: str, old: str, target: ImageRef) -> str:
     return (target.path if part == "path" else target.name) + own_suffix
 
 
-def find_block(values: Mapping[str, object], image_context: bool, global_registry: str | None = None) -> Block | None:
+def find_block(values: Mapping[str, object], image_context: bool, global_registry: str | None = None,
+               name_keys: tuple[str, ...] = NAME_KEYS, known: bool = False) -> Block | None:
     """The split reference a mapping holds, or None.
 
     ``values`` maps keys to their values (strings where they are strings).  A mapping is a
@@ -65,11 +72,11 @@ def find_block(values: Mapping[str, object], image_context: bool, global_registr
     ``{image, tag}`` only where the context says image (``image: {name: x, tag: y}``) or the
     name carries a registry, because those keys are common in other settings.
     """
-    name_key = next((k for k in NAME_KEYS if isinstance(values.get(k), str) and values.get(k)), None)
+    name_key = next((k for k in name_keys if isinstance(values.get(k), str) and values.get(k)), None)
     if name_key is None:
         return None
     parts = [k for k in (*SUFFIX_KEYS, "registry") if k in values]
-    if not parts:
+    if not parts and not known:  # ``known``: the caller knows it is an image block (values.yaml conventions)
         return None
     if name_key == "image" and "registry" not in values and "tag" not in values:
         return None

@@ -32,6 +32,7 @@ from .heuristics import is_candidate_key
 from .plan import is_excluded, is_private
 from .reference import ImageRef, is_qualified_reference, parse_reference
 from .settings import Settings
+from .split import find_block
 
 Path_ = tuple[Any, ...]
 NAME_KEYS = ("repository", "image")
@@ -229,24 +230,24 @@ class _Builder:
         if has_registry and registry is not None and not isinstance(registry, str):
             self.overlay.unmapped.append(f"{self.at((*path, 'registry'))}: {registry!r} is not a string; not mapped")
             return
-        source_registry = (self.global_registry or registry) if has_registry else None
-        name = f"{source_registry}/{repository}" if source_registry else repository
-        ref = parse_reference(name + _suffix(block)) or parse_reference(name)
-        own = parse_reference(repository)
-        if ref is None or own is None:
+        found = find_block(block, True, self.global_registry, NAME_KEYS, known=True)
+        if found is None:
+            source_registry = (self.global_registry or registry) if has_registry else None
+            name = f"{source_registry}/{repository}" if source_registry else repository
             self.overlay.unmapped.append(f"{self.at((*path, name_key))}: {name!r} is not an image reference; not mapped")
             return
+        ref = found.ref
         if not self.judge(ref, (*path, name_key)):
             if has_registry and not is_private(ref, self.registry):
                 self.blocks_with_registry_excluded.append(dotted(path))
             return
         target = ref.at(self.registry, self.settings.folder)
-        if has_registry:  # the folder is in the registry setting, as in global.imageRegistry
-            new_repository = ref.path + _own_suffix(repository, own)
-            self.set((*path, "registry"), registry, self.registry_setting, f"{ref.normalized} -> {target}")
-            self.set((*path, name_key), repository, new_repository, f"{ref.normalized} -> {target}")
-        else:
-            self.set((*path, name_key), repository, own.at(self.registry, self.settings.folder), f"{ref.normalized} -> {target}")
+        # the post-renderer's own mapping of split references; the folder goes into the registry
+        # setting, as in global.imageRegistry
+        landing = parse_reference(target)
+        assert landing is not None  # a target is a reference by construction
+        for key, new in found.new_values(landing, self.settings.folder).items():
+            self.set((*path, key), block.get(key), new, f"{ref.normalized} -> {target}")
 
     # -- global settings --------------------------------------------------------------------
     def global_settings(self) -> None:
@@ -332,25 +333,6 @@ def _is_block(node: dict[str, Any], path: Path_) -> bool:
     return name_ok and (any(k in node for k in BLOCK_HINTS) or _image_hint(path))
 
 
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _suffix(block: dict[str, Any]) -> str:
-    """Tag and digest as the chart appends them (only to identify the source image)."""
-    tag = _text(block.get("tag"))
-    digest = _text(block.get("digest")) or _text(block.get("sha"))
-    if digest and not digest.startswith("sha256:"):
-        digest = f"sha256:{digest}"  # kube-prometheus-stack's bare ``sha``
-    return (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
-
-
-def _own_suffix(repository: str, own: ImageRef) -> str:
-    """A tag or digest written into the repository value itself stays there."""
-    return own.suffix if repository.endswith(own.suffix) else ""
 
 
 def _has(values: Any, path: Path_) -> bool:
