@@ -5,7 +5,9 @@ over it once complete; a symlink is followed first, so the file it points at is 
 link stays.  Anything else that exists is written in place, as a shell's ``>`` would: renaming over
 ``/dev/null`` or a FIFO would replace the device or pipe with a regular file.  A new file gets the
 mode a plain ``open()`` gives (0666 less the umask); a replaced file keeps its mode and owner.
-Every failure is an :class:`OutputError` (exit 1) naming the file.
+Every failure is an :class:`OutputError` (exit 1) naming the file.  Post-render mode prepares the
+image list, writes stdout, then commits: a regular file is renamed into place only once stdout is
+written whole; a special file is written while preparing, so its failure leaves stdout empty.
 """
 from __future__ import annotations
 
@@ -31,7 +33,6 @@ class PendingOutput:
         self.shown, self.what, self.content = os.fspath(path), what, content
         self.temporary: str | None = None
         self.target = ""
-        self.direct = False
 
     def fail(self, exc: OSError | str) -> OutputError:
         reason = exc if isinstance(exc, str) else (exc.strerror or str(exc))
@@ -49,7 +50,16 @@ class PendingOutput:
         if info is not None and stat.S_ISDIR(info.st_mode):
             raise self.fail("it is a directory")
         if info is not None and not stat.S_ISREG(info.st_mode):
-            self.direct, self.target = True, self.shown  # a device, FIFO or socket: written in place on commit
+            # A device, FIFO or socket is written in place, now: it cannot hold the new content
+            # back, and a failure (/dev/full) must come before anything reaches stdout.
+            try:
+                fd = os.open(self.shown, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOCTTY", 0))
+                try:
+                    _write_all(fd, self.content)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise self.fail(exc) from None
             return
         self.target = os.path.realpath(self.shown)
         directory, name = os.path.split(self.target)
@@ -72,13 +82,7 @@ class PendingOutput:
 
     def commit(self) -> None:
         try:
-            if self.direct:
-                fd = os.open(self.target, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOCTTY", 0))
-                try:
-                    _write_all(fd, self.content)
-                finally:
-                    os.close(fd)
-            elif self.temporary is not None:
+            if self.temporary is not None:
                 os.replace(self.temporary, self.target)
                 self.temporary = None
         except OSError as exc:

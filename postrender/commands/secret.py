@@ -17,6 +17,7 @@ import click
 
 from ..cli import resolve_settings, settings_options
 from ..errors import ConfigError
+from ..outfile import write_stdout
 from ..settings import ENV_PREFIX
 
 PASSWORD_ENV = ENV_PREFIX + "PASSWORD"
@@ -57,8 +58,7 @@ def secret(ctx: click.Context, /, namespaces: tuple[str, ...], name: str | None,
     password = _password(password_stdin)
     _validate(name, namespaces, username)
     assert username is not None
-    sys.stdout.write(secrets_yaml(registry, username, password, name, namespaces))
-    sys.stdout.flush()
+    write_stdout(secrets_yaml(registry, username, password, name, namespaces).encode("utf-8"))
 
 
 def _password(from_stdin: bool) -> str:
