@@ -319,8 +319,10 @@ def is_excluded(ref: Ref) -> bool:
 
 
 def expected_target(ref: Ref, registry: str, folder: str | None) -> str | None:
-    """What the image field must hold afterwards; None when it stays as written."""
-    if not ref.is_reference or ref.domain == registry or is_excluded(ref):
+    """What the image field must hold afterwards; None when it stays as written (private: on the
+    registry and, with a folder, below it; an image on the registry outside the folder is moved)."""
+    private = ref.domain == registry and (not folder or (ref.path or "").startswith(folder + "/"))
+    if not ref.is_reference or private or is_excluded(ref):
         return None
     prefix = f"{registry}/{folder}" if folder else registry
     return f"{prefix}/{ref.path}{ref.suffix}"
