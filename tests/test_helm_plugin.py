@@ -292,3 +292,98 @@ def test_same_chart_through_helm3_executable_and_helm4_plugin(plugin_dir: Path) 
     hook_images = images(hooks)
     assert hook_images and set(after4) == set(after3) | set(hook_images)
     assert all(after4[key] == parse_reference(image).at(REGISTRY, FOLDER) for key, image in hook_images.items())  # type: ignore[union-attr]
+
+
+# --- hostile paths: nothing in the launcher is ever evaluated by the shell -------------------------------
+SHELLS = [shell for shell in ("/bin/sh", "/usr/bin/dash", "/bin/dash", "/usr/bin/bash", "/bin/bash") if Path(shell).exists()]
+# Each would run `touch pwned` (in the working directory) if the shell evaluated it; the others
+# break quoting (space, quotes, newline, glob, backslash escapes that dash's echo expands).
+HOSTILE_NAMES = [
+    "with space", "$(touch pwned)", "`touch pwned`", "'; touch pwned; '", '"; touch pwned; "', "new\nline; touch pwned",
+    "${IFS}$(touch${IFS}pwned)", "back\\slash\\c\\n", "glob*?[a]", "-dash", "ünï cödé 😀", "a'b\"c`d$e",
+]
+FAKE_TOOL = "#!/bin/sh\nprintf '%s\\0' \"$@\" \"config=$CIVITAS_POSTRENDER_CONFIG\" \"log=$CIVITAS_POSTRENDER_LOG\"\n"
+
+
+def _hostile_dir(tmp_path: Path, name: str) -> Path:
+    directory = tmp_path / "x" / name
+    directory.mkdir(parents=True)
+    return directory
+
+
+def _no_side_effect(tmp_path: Path) -> None:
+    assert not [p for p in tmp_path.rglob("pwned")], "the shell evaluated a path"
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=[f"name{i}" for i in range(len(HOSTILE_NAMES))])
+def test_hostile_paths_reach_the_tool_intact(tmp_path: Path, shell: str, name: str) -> None:
+    directory = _hostile_dir(tmp_path, name)
+    tool = directory / "civitas-postrender"
+    tool.write_text(FAKE_TOOL)
+    tool.chmod(0o755)
+    config, log = directory / "c $(touch pwned).yaml", directory / "l `touch pwned`.log"
+    plugin = directory / "plugin"
+    plugin.mkdir()
+    (plugin / LAUNCHER).write_text(launcher_script(Target(executables=(str(tool),)), config, log))
+    work = tmp_path / "work"
+    work.mkdir()
+    args = ["--registry=a.b", "two words", "$(touch pwned)", "`touch pwned`", "new\nline"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_POSTRENDER_")}
+    result = subprocess.run([shell, str(plugin / LAUNCHER), *args], capture_output=True, cwd=work, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(b"\0")[:-1] == [a.encode() for a in [*args, f"config={config}", f"log={log}"]]
+    _no_side_effect(tmp_path)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("name", HOSTILE_NAMES[:6], ids=[f"name{i}" for i in range(6)])
+def test_hostile_interpreter_path_and_not_found_message(tmp_path: Path, shell: str, name: str) -> None:
+    directory = _hostile_dir(tmp_path, name)
+    python = directory / "python"
+    python.write_text(FAKE_TOOL)
+    python.chmod(0o755)
+    gone = str(directory / "gone" / "civitas-postrender")
+    via_python = launcher_script(Target((gone,), str(python), str(directory)))
+    (directory / LAUNCHER).write_text(via_python)
+    env = {"PATH": "/usr/bin:/bin", "CIVITAS_POSTRENDER_CONFIG": "set by the caller"}
+    result = subprocess.run([shell, str(directory / LAUNCHER), "x"], capture_output=True, cwd=tmp_path, env=env, timeout=60)
+    assert result.stdout.split(b"\0")[:-1] == [b"-m", b"postrender", b"x", b"config=set by the caller", b"log="]
+    # Nothing found: the message names the recorded paths verbatim, on stderr and in the log.
+    (directory / LAUNCHER).write_text(launcher_script(Target((gone,), str(directory / "gone" / "python"), str(directory))))
+    log = directory / "launcher $(touch pwned).log"
+    missing = subprocess.run([shell, str(directory / LAUNCHER)], capture_output=True, cwd=tmp_path,
+                             env={"PATH": "/usr/bin:/bin", "CIVITAS_POSTRENDER_LOG": str(log)}, timeout=60)
+    assert missing.returncode == 1 and missing.stdout == b""
+    message = f"looked for {gone}, {directory / 'gone' / 'python'} -m postrender, or civitas-postrender on PATH"
+    assert message in missing.stderr.decode() and message in log.read_text()
+    assert missing.stderr.decode().count("cannot find") == 1
+    _no_side_effect(tmp_path)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES[:8], ids=[f"name{i}" for i in range(8)])
+def test_helm_plugin_command_with_hostile_paths_end_to_end(tmp_path: Path, name: str) -> None:
+    """`helm-plugin DIR --config C --log-file L` with hostile names, run as Helm 4 runs it: the
+    settings come from C, a failure lands in L, and no shell evaluates any of it."""
+    directory = _hostile_dir(tmp_path, name)
+    config, log = directory / f"{name}.yaml", directory / f"{name}.log"
+    config.write_text(f"registry: {REGISTRY}\nfolder: {FOLDER}\n")
+    plugin = directory / "plugin dir"
+    written = run_cli(["helm-plugin", str(plugin), "--config", str(config), "--log-file", str(log)], cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    stream = (FIXTURES / "helm4" / "analytics.yaml").read_bytes()
+    result = run_like_helm4(plugin, stream, [])
+    assert result.returncode == 0, result.stderr
+    assert b"registry.intern/civitas/apache/superset:4.1.2" in result.stdout
+    failed = run_like_helm4(plugin, b"kind: [\n", [])
+    assert failed.returncode == 1 and failed.stdout == b""
+    assert "invalid YAML" in log.read_text()
+    _no_side_effect(tmp_path)
+    _no_side_effect(Path.cwd())
+
+
+def test_launcher_has_no_evaluating_construct() -> None:
+    """The shapes that evaluate a value: ${VAR:=value} (its word is expanded), echo (dash expands
+    backslashes), eval.  None may appear; values are single-quoted words."""
+    text = launcher_script(Target(("/a/b",), "/py", "/pkg"), Path("/c.yaml"), Path("/l.log"))
+    assert ":=" not in text and "eval" not in text and "\necho" not in text and " echo " not in text
