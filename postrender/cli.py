@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "secret": "postrender.commands.secret:secret",
     "values": "postrender.commands.values:values",
     "helm-plugin": "postrender.commands.helm_plugin:helm_plugin",
+    "verify": "postrender.commands.verify:verify",
 }
 
 
@@ -61,11 +62,13 @@ class LazyGroup(click.Group):
 
 # The shared settings each subcommand uses: its --help lists only these, and only these may be
 # given before it on the command line (they then apply to it).  Post-render mode uses them all.
-ALL_SETTINGS = ("registry", "folder", "pull_secrets", "exclude", "rules", "config", "strict", "rewrite_candidates", "log_file")
+ALL_SETTINGS = ("registry", "folder", "pull_secrets", "exclude", "rules", "config", "strict", "rewrite_candidates",
+                "service_account_pull_secrets", "log_file")
 USED_SETTINGS: dict[str, tuple[str, ...]] = {
     "images": ("registry", "folder", "exclude", "rules", "config", "strict", "rewrite_candidates", "log_file"),
     "values": ("registry", "folder", "pull_secrets", "exclude", "config", "strict", "log_file"),
     "secret": ("registry", "pull_secrets", "config", "log_file"),
+    "verify": ("registry", "folder", "exclude", "rules", "config", "rewrite_candidates", "log_file"),
 }
 _BEFORE = "civitas_postrender.before_subcommand"  # ctx.meta key: options given before the subcommand
 
@@ -82,6 +85,7 @@ def settings_options(func: F) -> F:
         "config": click.option("--config", metavar="FILE", help="YAML config file with the same settings. [env: CIVITAS_POSTRENDER_CONFIG]"),
         "strict": click.option("--strict/--no-strict", default=None, help="Fail when an image-like value cannot be rewritten. [env: CIVITAS_POSTRENDER_STRICT]"),
         "rewrite_candidates": click.option("--rewrite-candidates/--no-rewrite-candidates", default=None, help="Also rewrite images found under image-like keys of kinds no rule covers. [env: CIVITAS_POSTRENDER_REWRITE_CANDIDATES]"),
+        "service_account_pull_secrets": click.option("--service-account-pull-secrets/--no-service-account-pull-secrets", default=None, help="Add the pull secrets to every ServiceAccount too, for the pods operators create under it (default on). [env: CIVITAS_POSTRENDER_SERVICE_ACCOUNT_PULL_SECRETS]"),
         "log_file": click.option("--log-file", metavar="FILE", help="Also append warnings and errors here (Helm 4 drops stderr). [env: CIVITAS_POSTRENDER_LOG]"),
     }
     for name in reversed(USED_SETTINGS.get(func.__name__, ALL_SETTINGS)):

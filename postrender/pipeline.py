@@ -84,7 +84,7 @@ def _find(root: Node, ctx: DocContext, rules: RuleSet, findings: Findings, text:
 def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None) -> Result:
     registry = settings.require_registry()
     rules = rules if rules is not None else load_rules(settings.rules)
-    findings, parts = read_stream(stream.data, rules, settings.pull_secrets)
+    findings, parts = read_stream(stream.data, rules, settings.pull_secrets, service_accounts=settings.service_account_pull_secrets)
     plan = make_plan(findings.sites, settings, registry)
     warnings = checked_warnings(findings, plan, settings, "left as is")
     warnings += _add_image_edits(parts, plan, findings, settings.pull_secrets)
@@ -120,8 +120,11 @@ def _where_candidate(site: Site) -> str:
     return ""
 
 
+SERVICE_ACCOUNT_RULE = "kubernetes/service-account"
+
+
 def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *,
-                keep_text: bool = True) -> tuple[Findings, list[Piece]]:
+                keep_text: bool = True, service_accounts: bool = True) -> tuple[Findings, list[Piece]]:
     """Read the stream one document at a time: its text is decoded, parsed, matched, given its
     pull-secret edits, and kept only if it will be edited (memory: see ``Stream``)."""
     findings = Findings()
@@ -138,7 +141,8 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
             for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
                 _find(root, ctx, rules, findings, text)
             if pull_secrets:
-                piece.edits += secret_edits(text, findings.secrets[first_secret:], pull_secrets, findings.warnings)
+                sites = [s for s in findings.secrets[first_secret:] if service_accounts or s.rule != SERVICE_ACCOUNT_RULE]
+                piece.edits += secret_edits(text, sites, pull_secrets, findings.warnings)
             del findings.secrets[first_secret:]  # the pod-spec trees can go
             if keep_text and (piece.edits or len(findings.sites) > first_site or len(findings.embedded) > first_embedded):
                 piece.text = text

@@ -44,6 +44,7 @@ class Settings:
     images_out: Path | None = None
     strict: bool = False
     rewrite_candidates: bool = False
+    service_account_pull_secrets: bool = True  # ServiceAccounts in the stream list the pull secrets too
     log_file: Path | None = None
     # (source glob, target repository below the registry), first match wins
     overrides: tuple[tuple[str, str], ...] = ()
@@ -68,6 +69,7 @@ _FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "images_out": ("IMAGES_OUT", ("imagesOut", "images_out"), "path"),
     "strict": ("STRICT", ("strict",), "bool"),
     "rewrite_candidates": ("REWRITE_CANDIDATES", ("rewriteCandidates", "rewrite_candidates"), "bool"),
+    "service_account_pull_secrets": ("SERVICE_ACCOUNT_PULL_SECRETS", ("serviceAccountPullSecrets", "service_account_pull_secrets"), "bool"),
     "log_file": ("LOG", ("logFile", "log_file"), "path"),
     "overrides": ("OVERRIDES", ("overrides",), "overrides"),
 }

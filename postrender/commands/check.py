@@ -28,7 +28,7 @@ from ..documents import decode
 from ..errors import InputError, PostrenderError
 from ..finder import SecretSite
 from ..nodes import Node, ScalarNode, SequenceNode, get
-from ..pipeline import collect
+from ..pipeline import SERVICE_ACCOUNT_RULE, collect
 from ..plan import is_excluded, is_private, outside_folder
 from ..readall import read_all
 from ..reference import parse_reference
@@ -110,11 +110,16 @@ def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: 
                                         site.doc.hook, site.doc.kind, site.doc.name, site.text))
     if settings.pull_secrets:
         for pod_spec in _unique(findings.secrets):
+            account = pod_spec.rule == SERVICE_ACCOUNT_RULE
+            if account and not settings.service_account_pull_secrets:
+                continue
             out.pod_specs += 1
             missing = _missing_secrets(pod_spec, settings.pull_secrets)
             if missing:
+                what = ("service account without pull secret(s) {} (the pods operators create under it pull without them)"
+                        if account else "pod spec without pull secret(s) {}")
                 out.problems.append(Problem(name, str(pod_spec.doc.where(pod_spec.anchor, pod_spec.path)),
-                                            f"pod spec without pull secret(s) {', '.join(missing)}", pod_spec.doc.hook,
+                                            what.format(", ".join(missing)), pod_spec.doc.hook,
                                             pod_spec.doc.kind, pod_spec.doc.name))
 
 
