@@ -66,7 +66,7 @@ CRD_REWRITES = {
         "docker.io/acme/widget-agent:0.3.0", _target("acme/widget-agent:0.3.0")),
 }
 WEBAPP_REWRITES = {("Deployment/r-webapp", "spec.template.spec.containers[0].image"): ("nginx:1.16.0", _target("library/nginx:1.16.0"))}
-WEBAPP_SECRETS = {("Deployment/r-webapp", "spec.template.spec")}
+WEBAPP_SECRETS = {("Deployment/r-webapp", "spec.template.spec"), ("ServiceAccount/r-webapp", "")}  # service accounts carry them too
 WEBAPP_HOOK_REWRITES = {("Pod/r-webapp-test-connection", "spec.containers[0].image"): ("busybox", _target("library/busybox"))}
 WEBAPP_HOOK_SECRETS = {("Pod/r-webapp-test-connection", "spec")}
 
