@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -355,3 +356,69 @@ def expected_documents(manifest: Manifest, registry: str, folder: str | None, se
                 names = {e["name"] for e in existing}
                 spec["imagePullSecrets"] = existing + [{"name": s} for s in secrets if s not in names]
     return docs
+
+
+# -- YAML's corners, on top of a generated stream --------------------------------------------------
+EXOTIC_BREAKS = ("\r", "\x85", "\u2028", "\u2029")  # line breaks libyaml and go-yaml read besides \n and \r\n
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """A generated stream rewritten with merge keys, duplicate keys, exotic line breaks and
+    aliases next to comments naming them; ``refs`` still lists every image written."""
+
+    text: str
+    refs: list[Ref]
+    changes: tuple[str, ...]  # what was done, for the failure report
+
+
+_IMAGE_LINE = re.compile(r"^( *)(- )?image: (?!&|\*)([^#\r\n\x85\u2028\u2029]*?)(  # set by the chart)?$")
+_KIND_LINE = re.compile(r"^( *)kind: ", re.MULTILINE)
+
+
+@st.composite
+def hostile_manifests(draw: st.DrawFn, private: tuple[str, ...] = ()) -> Hostile:
+    manifest = draw(manifests(private=private, existing_secrets="anywhere"))
+    text, changes = manifest.text, []
+    if "\r\n" in text:  # keep it to one kind of line ending before adding odd ones
+        text = text.replace("\r\n", "\n")
+    for _ in range(draw(st.integers(1, 4))):
+        change = draw(st.sampled_from(["merge", "duplicate-image", "duplicate-kind", "comment-alias", "line-break"]))
+        lines = text.split("\n")
+        images = [i for i, line in enumerate(lines) if _IMAGE_LINE.match(line)]
+        if change == "merge" and images:  # image: X -> <<: {image: X}
+            i = draw(st.sampled_from(images))
+            m = _IMAGE_LINE.match(lines[i])
+            assert m is not None
+            lines[i] = f"{m.group(1)}{m.group(2) or ''}<<: {{image: {m.group(3)}}}"
+        elif change == "duplicate-image" and images:  # an earlier image key Kubernetes never reads
+            i = draw(st.sampled_from(images))
+            m = _IMAGE_LINE.match(lines[i])
+            assert m is not None
+            lines[i:i + 1] = [f"{m.group(1)}{m.group(2) or ''}image: decoy:0", m.group(1) + ("  " if m.group(2) else "") + lines[i][len(m.group(1) + (m.group(2) or "")):]]
+        elif change == "duplicate-kind":
+            kinds = [i for i, line in enumerate(lines) if _KIND_LINE.match(line)]
+            if kinds:
+                i = draw(st.sampled_from(kinds))
+                indent = _KIND_LINE.match(lines[i]).group(1)  # type: ignore[union-attr]
+                lines.insert(i, indent + draw(st.sampled_from(["kind: Service", '"kind": ConfigMap', "kind : Service"])))
+        elif change == "comment-alias" and len(images) >= 2:  # the second image aliases the first, after a comment naming it
+            first, second = sorted(draw(st.lists(st.sampled_from(images), min_size=2, max_size=2, unique=True)))
+            if any(line.startswith(("---", "...")) for line in lines[first:second]):
+                continue  # an alias names an anchor of its own document only
+            anchor = f"i{first}"
+            lines[first] = lines[first].replace("image: ", f"image: &{anchor} ", 1)
+            m = _IMAGE_LINE.match(lines[second])
+            assert m is not None
+            indent = " " * (len(m.group(1)) + (4 if m.group(2) else 2))
+            lines[second] = f"{m.group(1)}{m.group(2) or ''}image: # was *{anchor}\n{indent}*{anchor}"
+        elif change == "line-break":
+            breaks = [i for i in range(len(lines) - 1) if not lines[i + 1].startswith(("---", "..."))]
+            if breaks:
+                i = draw(st.sampled_from(breaks))
+                lines[i] += draw(st.sampled_from(EXOTIC_BREAKS)) + lines.pop(i + 1)
+        else:
+            continue
+        changes.append(change)
+        text = "\n".join(lines)
+    return Hostile(text, manifest.refs, tuple(changes))
