@@ -397,3 +397,14 @@ def test_images_output_named_like_a_format_is_refused(tmp_path: Path, name: str)
     assert f"--format {name}".encode() in result.stderr and f"-o ./{name}".encode() in result.stderr
     explicit = run_cli(["images", "-o", f"./{name}", "-"], DEPLOYMENT, cwd=tmp_path)
     assert explicit.returncode == 0 and (tmp_path / name).read_text() == "docker.io/library/nginx:1.27\n"
+
+
+def test_images_warns_once_for_an_exclude_that_matched_nothing_in_any_input(tmp_path: Path) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text(DEPLOYMENT.replace("nginx:1.27", "busybox:1.36").replace("name: web", "name: tools"))
+    result = run_cli(["images", "--exclude", "busybox", "--exclude", "typo/*", str(other), "-"], DEPLOYMENT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == "docker.io/library/nginx:1.27\n"  # busybox matched in one input only: no warning for it
+    warnings = [line for line in result.stderr.decode().splitlines() if "matched no image" in line]
+    assert warnings == ["civitas-postrender: warning: --exclude 'typo/*' matched no image (compared as "
+                        "'docker.io/typo/*' with names such as docker.io/library/busybox:1.36)"]

@@ -19,8 +19,8 @@ from ..imagelist import image_list
 from ..inputs import STDIN, Inputs, read_inputs
 from ..outfile import write_output, write_stdout
 from ..pipeline import checked_warnings, read_stream
-from ..plan import folder_warnings, is_excluded, is_private, make_plan
-from ..reference import parse_reference
+from ..plan import folder_warnings, is_excluded, is_private, make_plan, unmatched_excludes
+from ..reference import ImageRef, parse_reference
 from ..report import Reporter
 from ..rules import RuleSet, load_rules
 from ..settings import Settings
@@ -69,10 +69,13 @@ def images(paths: tuple[str, ...], fmt: str, output: str | None, retarget: bool,
 def build_listing(inputs: Inputs, settings: Settings, reporter: Reporter) -> dict[str, Any]:
     rules = load_rules(settings.rules)
     entries: list[dict[str, Any]] = []
+    left_out: list[ImageRef] = []  # excluded or private: what an --exclude pattern may have matched
     for label, listing in inputs.lists:
-        entries += _labelled(label, lambda: _list_entries(listing, settings, label))
+        entries += _labelled(label, lambda: _list_entries(listing, settings, label, left_out))
     for label, data in inputs.streams():
-        entries += _labelled(label, lambda: _stream_entries(decode(data).data, settings, rules, label, reporter))
+        entries += _labelled(label, lambda: _stream_entries(decode(data).data, settings, rules, label, reporter, left_out))
+    for warning in unmatched_excludes(settings.exclude, left_out):  # over all inputs: a pattern may match one release only
+        reporter.warning(warning)
     return mirror.merge(entries, settings.registry, settings.folder, settings.overrides)
 
 
@@ -83,10 +86,13 @@ def _labelled(label: str, read: Callable[[], list[dict[str, Any]]]) -> list[dict
         raise type(exc)(*(f"{label}: {p}" for p in exc.problems)) from None
 
 
-def _stream_entries(data: bytes, settings: Settings, rules: RuleSet, label: str, reporter: Reporter) -> list[dict[str, Any]]:
+def _stream_entries(data: bytes, settings: Settings, rules: RuleSet, label: str, reporter: Reporter,
+                    left_out: list[ImageRef]) -> list[dict[str, Any]]:
     findings, _ = read_stream(data, rules, keep_text=False)  # as post-render reads it, one document at a time
     # Without a registry nothing is private; "" never equals a domain, and targets are dropped later.
     plan = make_plan(findings.sites, settings, settings.registry or "")
+    if settings.exclude:
+        left_out += [ref for ref in map(parse_reference, dict.fromkeys(s.text for s in [*plan.excluded, *plan.private])) if ref]
     for warning in [*checked_warnings(findings, plan, settings, "not listed, as post-render mode leaves it as is"),
                     *folder_warnings(plan, settings.registry or "", settings)]:
         reporter.warning(f"{label}: {warning}")
@@ -94,7 +100,7 @@ def _stream_entries(data: bytes, settings: Settings, rules: RuleSet, label: str,
     return [entry for entry in listed if entry.get("rewritten", True)]
 
 
-def _list_entries(listing: dict[str, Any], settings: Settings, label: str) -> list[dict[str, Any]]:
+def _list_entries(listing: dict[str, Any], settings: Settings, label: str, left_out: list[ImageRef]) -> list[dict[str, Any]]:
     images = listing.get("images")
     if not isinstance(images, list) or not all(isinstance(i, dict) and isinstance(i.get("source"), str) for i in images):
         raise InputError("not an image list: 'images' must be a list of objects, each with a 'source' string")
@@ -106,6 +112,7 @@ def _list_entries(listing: dict[str, Any], settings: Settings, label: str) -> li
         if image.get("rewritten", True) is False:  # a candidate the render left as is
             continue
         if is_private(ref, settings.registry or "", settings) or is_excluded(ref, settings.exclude):
+            left_out.append(ref)
             continue
         occurrences = []
         for occurrence in image.get("occurrences") or ():
