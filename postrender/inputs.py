@@ -36,6 +36,12 @@ class Inputs:
             yield label, data
 
 
+def empty_input(paths: Sequence[str]) -> InputError:
+    """The error for input without any document or image list: an empty mirror is never silent."""
+    return InputError(f"no documents and no image lists in {', '.join(paths) if paths else 'stdin'}: nothing to mirror "
+                      "(pass --allow-empty to accept an empty result)")
+
+
 def read_inputs(paths: Sequence[str]) -> Inputs:
     """Every input named, sorted into image lists and streams, each labelled with its path
     (``-`` for stdin); a path that cannot be read is an ``InputError`` naming it."""

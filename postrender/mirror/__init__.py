@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from . import civitas, harbor, plain, skopeo
 from .format import Format
-from .listing import merge, repository_below
+from .listing import first_seen, merge, repository_below
 
 FORMATS: dict[str, Format] = {f.name: f for f in (plain.TEXT, plain.MAP, plain.JSON, harbor.FORMAT, skopeo.FORMAT, civitas.FORMAT)}
 
-__all__ = ["FORMATS", "Format", "merge", "repository_below"]
+__all__ = ["FORMATS", "Format", "first_seen", "merge", "repository_below"]

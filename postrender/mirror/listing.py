@@ -25,7 +25,7 @@ def merge(entries: Iterable[dict[str, Any]], registry: str | None, folder: str |
         refs[ref.normalized] = ref
     images = [_merged(refs[source], grouped[source], registry, folder, override_for(refs[source], overrides))
               for source in sorted(grouped)]
-    collisions.check((collisions.Landing(refs[image["source"]], repository_below(image, folder), _first_place(image))
+    collisions.check((collisions.Landing(refs[image["source"]], repository_below(image, folder), first_seen(image))
                       for image in images), registry)
     return {"registry": registry, "folder": folder, "images": images}
 
@@ -73,7 +73,8 @@ def _occurrence_order(occurrence: dict[str, Any]) -> tuple[str, int]:
     return str(occurrence.get("file") or ""), document if isinstance(document, int) else -1
 
 
-def _first_place(image: dict[str, Any]) -> str:
+def first_seen(image: dict[str, Any]) -> str:
+    """Where a merged image was first seen: file, document, template, kind/name, path."""
     if not image["occurrences"]:
         return "an image list without occurrences"
     o = image["occurrences"][0]
