@@ -88,20 +88,23 @@ class RealRegistry:
             self.process.wait()
 
 
+def serve(root: Path, auth: bool) -> Iterator[RealRegistry]:
+    needs("docker-registry", "skopeo")
+    server = RealRegistry(root, auth)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[RealRegistry]:
-    needs("docker-registry", "skopeo")
-    server = RealRegistry(tmp_path, auth=False)
-    yield server
-    server.stop()
+    yield from serve(tmp_path, auth=False)
 
 
 @pytest.fixture
 def auth_registry(tmp_path: Path) -> Iterator[RealRegistry]:
-    needs("docker-registry", "skopeo")
-    server = RealRegistry(tmp_path, auth=True)
-    yield server
-    server.stop()
+    yield from serve(tmp_path, auth=True)
 
 
 def oci_layout(directory: Path, content: str) -> str:
