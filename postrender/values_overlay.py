@@ -65,8 +65,13 @@ class Overlay:
             return comments + yaml.dump(self.document, Dumper=_plain_dumper(), sort_keys=False, width=1 << 30,
                                         default_flow_style=False, allow_unicode=True)
         out = io.StringIO()
-        _yaml().dump(self.document, out)
-        return comments + out.getvalue()
+        writer = _yaml()
+        # Every path written out in full: an anchor kept from the values file could land on a
+        # key instead of its mapping (ruamel writes "[&w image: x, *w]" for an anchored flow map).
+        writer.representer.ignore_aliases = lambda data: True
+        writer.dump(self.document, out)
+        text = out.getvalue()
+        return comments + text + ("" if text.endswith("\n") else "\n")  # (lost when the file ends in an alias)
 
 
 def _yaml() -> Any:

@@ -185,3 +185,145 @@ def test_output_file_and_errors(tmp_path: Path) -> None:
     assert bad.returncode == 1 and b"invalid YAML" in bad.stderr
     listing = run_cli(["values", *FLAGS, "-"], "- a\n- b\n")
     assert listing.returncode == 1 and b"a values file is a mapping" in listing.stderr
+
+
+# -- robustness: alias bombs, empty files, size ------------------------------------------------------
+def _laughs(levels: int = 9, width: int = 9, leaf: str = "lol", keyed: bool = False) -> str:
+    """Billion laughs (426 bytes with the defaults): each level aliases the one below ``width`` times,
+    as a list or (``keyed``) as a mapping with distinct keys."""
+    lines = [f"a0: &a0 {leaf}"]
+    for i in range(1, levels + 1):
+        items = [f"k{j}: *a{i - 1}" for j in range(width)] if keyed else [f"*a{i - 1}"] * width
+        lines.append(f"a{i}: &a{i} " + ("{" + ", ".join(items) + "}" if keyed else "[" + ",".join(items) + "]"))
+    return "\n".join(lines) + "\n"
+
+
+def run_values_bounded(stdin: str, *extra: str) -> Any:
+    """`values` under the hostile catalogue's memory and CPU limits: a blow-up fails, it does not hang."""
+    from test_hostile_inputs import run_bounded
+
+    return run_bounded(["values", *FLAGS, *extra, "-"], stdin.encode())
+
+
+@pytest.mark.parametrize("bomb", [
+    _laughs(),  # strings in lists
+    _laughs(keyed=True),  # distinct keys at every level: still one walk per aliased node
+    _laughs(leaf="{repository: nginx}"),  # mappings that are not image blocks
+    _laughs(leaf='"quay.io/acme/app:1.0"'),  # reference-like strings under keys that do not say image
+    _laughs(levels=30, width=2),  # deep and narrow: 2^30 paths
+])
+def test_alias_bombs_finish_fast_and_small(bomb: str) -> None:
+    result = run_values_bounded(bomb)
+    assert result.returncode == 0, result.stderr[-300:]
+    assert yaml.safe_load(result.stdout) is None or yaml.safe_load(result.stdout) == {}
+    assert b"0 setting(s) mapped" in result.stderr
+
+
+def test_426_byte_billion_laughs() -> None:
+    assert len(_laughs().encode()) == 426
+    assert run_values_bounded(_laughs()).returncode == 0
+
+
+@pytest.mark.parametrize("bomb", [
+    _laughs(leaf="{image: nginx:1.25}"),
+    _laughs(leaf="{registry: docker.io, repository: bitnami/redis, tag: '7.4'}", keyed=True),
+    _laughs(levels=25, width=2, leaf="{image: quay.io/acme/app:1.0}"),
+])
+def test_alias_bomb_of_image_settings_is_refused(bomb: str) -> None:
+    """Every aliased path is a setting Helm sees: more of them than the file has characters is a bomb."""
+    result = run_values_bounded(bomb)
+    assert result.returncode == 1 and result.stdout == b""
+    assert b"alias bomb" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_aliased_image_block_is_mapped_at_every_path() -> None:
+    text = ("redis:\n  image: &img {registry: docker.io, repository: bitnami/redis, tag: '7.4'}\n"
+            "replica:\n  image: *img\nsentinel:\n  image: *img\nworkers: [&w {image: 'quay.io/acme/w:1'}, *w]\n")
+    overlay, report = overlay_for("-", stdin=text)
+    merged = merge(yaml.safe_load(text), overlay)
+    images = rendered_images(merged)
+    assert sorted(images.values()) == sorted([f"{R}/{F}/bitnami/redis:7.4"] * 3 + [f"{R}/{F}/acme/w:1"] * 2)
+    assert "5 setting(s) mapped" in report
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "# a\n\n# b\n", "---\n", "--- # c\n...\n", "~\n", "null\n",
+                                  "\ufeff# with a BOM\n"])
+def test_empty_or_comment_only_file_gives_an_empty_overlay(text: str) -> None:
+    result = run_cli(["values", *FLAGS, "-"], text)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines()[2:] == ["{}"]
+    assert "no settings (the file is empty or holds only comments)" in result.stderr.decode()
+
+
+def test_long_list_is_linear() -> None:
+    """15,000 list entries: deep-copying ruamel's nodes made this quadratic (about 10 minutes)."""
+    text = "sidecars:\n" + "".join(f"  - name: s{i}\n    image: quay.io/acme/app-{i}:1.0\n" for i in range(15_000))
+    assert len(text) < 1 << 20  # the round-trip reader
+    result = run_values_bounded(text)
+    assert result.returncode == 0, result.stderr[-300:]
+    sidecars = yaml.safe_load(result.stdout)["sidecars"]
+    assert len(sidecars) == 15_000 and sidecars[-1] == {"name": "s14999", "image": f"{R}/{F}/acme/app-14999:1.0"}
+
+
+@pytest.mark.parametrize("shape", ["keys", "list", "blocks"])
+def test_file_over_a_mebibyte_is_read_with_libyaml(shape: str) -> None:
+    count = 24_000
+    if shape == "keys":
+        text = "".join(f"app{i}:\n  image: quay.io/acme/app-{i}:1.0\n  eq: =\n" for i in range(count))
+    elif shape == "list":
+        text = "sidecars:\n" + "".join(f"  - name: s{i}\n    image: quay.io/acme/app-{i}:1.0\n" for i in range(count))
+    else:
+        text = "".join(f"c{i}:\n  image: {{registry: quay.io, repository: acme/app-{i}, tag: '1.0'}}\n" for i in range(count))
+    assert len(text) > 1 << 20
+    result = run_values_bounded(text)
+    assert result.returncode == 0, result.stderr[-300:]
+    assert f"{count} setting(s) mapped".encode() in result.stderr and b"read with libyaml" in result.stderr
+    merged = merge(yaml.safe_load(text.replace(": =", ": x")), yaml.safe_load(result.stdout))  # "=": YAML 1.1's value tag
+    images = rendered_images(merged)
+    assert len(images) == count and all(image.startswith(f"{R}/{F}/acme/app-") for image in images.values())
+
+
+# -- folder mode: registry settings carry the folder ---------------------------------------------------
+SUBCHART_DEFAULTS = {  # what Bitnami subcharts ship, never part of the parent's values file
+    "redis": {"image": {"registry": "docker.io", "repository": "bitnami/redis", "tag": "8.2.1"}},
+    "postgresql": {"image": {"registry": "docker.io", "repository": "bitnami/postgresql", "tag": "17.5.0",
+                             "digest": "sha256:" + "a" * 64}},
+    "shell": {"image": {"registry": "docker.io", "repository": "bitnami/os-shell", "tag": "12"}},
+}
+
+
+@pytest.mark.parametrize("declared", ['""', "docker.io", "null"])
+def test_global_image_registry_carries_the_folder_for_subcharts(declared: str) -> None:
+    """The parent only declares global.imageRegistry: every subchart assembles
+    global.imageRegistry/repository:tag, which must be exactly the post-renderer's target."""
+    overlay, _ = overlay_for("-", stdin=f"global:\n  imageRegistry: {declared}\n")
+    assert overlay == {"global": {"imageRegistry": f"{R}/{F}"}}
+    for name, values in SUBCHART_DEFAULTS.items():
+        block = values["image"]
+        source = parse_reference(f"{block['registry']}/{block['repository']}:{block['tag']}"
+                                 + (f"@{block['digest']}" if "digest" in block else ""))
+        assert source is not None
+        assembled = rendered_images(merge({"global": overlay["global"], **values}, {}))[".image"]
+        target = source.at(R, F)
+        assert assembled + (f"@{block['digest']}" if "digest" in block else "") == target, name
+
+
+@pytest.mark.parametrize("block, source", [
+    ("{registry: docker.io, repository: bitnami/redis, tag: '8.2.1'}", "docker.io/bitnami/redis:8.2.1"),
+    ("{registry: registry.k8s.io, image: ingress-nginx/controller, tag: v1.12.0}", "registry.k8s.io/ingress-nginx/controller:v1.12.0"),
+    ("{registry: docker.io, repository: nginx, tag: '1.27'}", "docker.io/library/nginx:1.27"),
+    ("{registry: 'quay.io:443', repository: prometheus/node-exporter, tag: v1.9.1}", "quay.io:443/prometheus/node-exporter:v1.9.1"),
+    ("{registry: ghcr.io, repository: 'acme/app:2.0', tag: ''}", "ghcr.io/acme/app:2.0"),
+])
+def test_assembled_reference_equals_the_post_renderers_target(block: str, source: str) -> None:
+    text = f"global:\n  imageRegistry: ''\ncomponent:\n  image: {block}\n"
+    overlay, _ = overlay_for("-", stdin=text)
+    merged = merge(yaml.safe_load(text), overlay)
+    assembled = rendered_images(merged)[".component.image"]
+    expected = parse_reference(source)
+    assert expected is not None
+    assert assembled == expected.at(R, F)
+    assert merged["global"]["imageRegistry"] == f"{R}/{F}"
+    flat_result = run_cli(["values", "--registry", R, "-"], text)
+    flat_merged = merge(yaml.safe_load(text), yaml.safe_load(flat_result.stdout))
+    assert rendered_images(flat_merged)[".component.image"] == expected.at(R, None)
