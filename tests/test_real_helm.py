@@ -333,6 +333,21 @@ def test_helm4_repository_plugin_runs_the_executable_on_path(tmp_path_factory: p
     assert diff.rewrites == {**WEBAPP_REWRITES, **WEBAPP_HOOK_REWRITES}
 
 
+def test_helm4_two_plugins_named_alike_break_helm_until_one_is_removed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What the README says about installing both the repository's helm-plugin/ and a generated plugin."""
+    helm = _helm(helm_binary("4.1.4"), tmp_path_factory.mktemp("helm4-two-plugins"))
+    generated = helm.home / "generated"
+    assert subprocess.run([*CLI, "helm-plugin", str(generated)], capture_output=True, env=cli_env(), timeout=60).returncode == 0
+    helm.ok("plugin", "install", str(generated))
+    helm.ok("plugin", "install", str(ROOT / "helm-plugin"))  # Helm accepts the second one ...
+    for args in (["plugin", "list"], ["plugin", "uninstall", "civitas-postrender"]):
+        broken = helm.run(*args)  # ... and then every plugin command fails, uninstall included
+        assert broken.returncode == 1 and 'two plugins claim the name "civitas-postrender"' in broken.stderr
+    data_home = helm.ok("env", "HELM_DATA_HOME").strip()
+    (Path(data_home) / "plugins" / "helm-plugin").unlink()  # the way out: remove one by hand
+    assert "civitas-postrender" in helm.ok("plugin", "list")
+
+
 def test_helm4_helm_create_chart(helm4: Helm) -> None:
     plain = sections(helm4.ok("install", RELEASE, str(CHARTS / "webapp"), "--dry-run=client"))
     rendered = sections(helm4.ok("install", RELEASE, str(CHARTS / "webapp"), "--dry-run=client",
