@@ -103,3 +103,58 @@ def test_empty_password_stdin_is_an_error() -> None:
 def test_dockerconfigjson_is_what_kubelet_reads() -> None:
     data = json.loads(dockerconfigjson("registry.intern", "u", "p"))
     assert data == {"auths": {"registry.intern": {"username": "u", "password": "p", "auth": "dTpw"}}}
+
+
+# -- stray arguments: where a mistyped password lands ---------------------------------------------
+@pytest.mark.parametrize("stray", [
+    [PASSWORD],  # the password typed as an argument
+    ["hunter2", "more words"],
+    [f"--{PASSWORD}"],  # looks like an option
+    ["--", "hunter2"],
+    ["-n"],  # -n's value missing... is the next word below
+])
+def test_stray_arguments_are_refused_without_echoing_them(stray: list[str], tmp_path: Path) -> None:
+    log = tmp_path / "postrender.log"
+    args = ["--registry", "registry.intern", "--username", "u", "--log-file", str(log)]
+    args = [*args, "-n", "x", *stray] if stray != ["-n"] else [*args, "-n", "x", "hunter2", "-n"]
+    result = secret(*args, env=ENV)
+    assert result.returncode in (1, 2) and result.stdout == b""
+    stderr = result.stderr.decode()
+    assert stderr.startswith("civitas-postrender: error: ")
+    for word in [*stray, "hunter2", "more words"]:
+        if word not in ("-n", "--"):
+            assert word.lstrip("-") not in stderr
+            assert not log.exists() or word.lstrip("-") not in log.read_text(encoding="utf-8")
+    assert_password_only_in_data(result.stdout, result.stderr)
+
+
+def test_stray_argument_before_the_options_is_refused_too() -> None:
+    result = secret("hunter2", "--registry", "registry.intern", "-n", "x", "--username", "u", env=ENV)
+    assert result.returncode == 1 and "hunter2" not in result.stderr.decode()
+    assert "unexpected argument(s), not shown" in result.stderr.decode()
+
+
+# -- non-UTF-8 secrets: exit 1, never shown ---------------------------------------------------------
+@pytest.mark.parametrize("password", [b"\xff\xfe", b"pa\xc3ss", b"ok-until-\xed\xa0\x80", b"\x80"])
+def test_non_utf8_password_on_stdin_is_exit_1(password: bytes) -> None:
+    result = secret("--registry", "registry.intern", "-n", "x", "--username", "u", "--password-stdin", stdin=password)
+    assert result.returncode == 1 and result.stdout == b""
+    assert "the password on stdin is not UTF-8 text" in result.stderr.decode()
+    assert password not in result.stderr
+
+
+def test_non_utf8_password_and_username_in_the_environment_are_exit_1() -> None:
+    import os
+
+    def run(env: dict[bytes, bytes]) -> Any:
+        import subprocess
+        import sys
+
+        base = {k.encode(): v.encode() for k, v in os.environ.items() if not k.startswith("CIVITAS_POSTRENDER_")}
+        return subprocess.run([sys.executable, "-m", "postrender", "secret", "--registry", "registry.intern", "-n", "x"],
+                              env={**base, **env}, capture_output=True, timeout=120)
+
+    bad_password = run({b"CIVITAS_POSTRENDER_PASSWORD": b"s3cr\xe9t", b"CIVITAS_POSTRENDER_USERNAME": b"u"})
+    assert bad_password.returncode == 1 and b"not UTF-8 text" in bad_password.stderr and b"s3cr" not in bad_password.stderr
+    bad_user = run({b"CIVITAS_POSTRENDER_PASSWORD": b"pw", b"CIVITAS_POSTRENDER_USERNAME": b"r\xf6bot"})
+    assert bad_user.returncode == 1 and b"the username is not UTF-8 text" in bad_user.stderr
