@@ -152,13 +152,11 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
 _TOP_KIND = re.compile(r"^kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", re.MULTILINE)
 _TOP_API_VERSION = re.compile(r"^apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTILINE)
 # Kubernetes takes the last of duplicate keys, and a key can be written in ways the two lines
-# above do not read: every line that starts with "kind"/"apiVersion" and a colon must be the
-# one read, and no top-level line may start a quoted, explicit, anchored, tagged, alias or
-# merge key or a flow collection (JSON); libyaml also ends lines at a lone CR, NEL, U+2028/9.
-_KIND_KEYS = re.compile(r"^kind[ \t]*:", re.MULTILINE)
-_API_VERSION_KEYS = re.compile(r"^apiVersion[ \t]*:", re.MULTILINE)
-_UNSURE = re.compile(r"""^["'?&!*{\[<]|\r(?!\n)|[\x85\u2028\u2029]""", re.MULTILINE)
-_ALIAS = re.compile(r"(?<![^\s\[{,])\*[\w-]")  # an undefined alias is found only by composing
+# above do not read (see _unsure).  Each pattern starts with a literal: found fast in a large CRD.
+_KEY_LINE = re.compile(r"\n(?:kind|apiVersion)[ \t]*:")
+_ODD_LINE = re.compile(r"""\n["'?&!*{\[<]""")
+_ODD_START = "\"'?&!*{[<"
+_ALIAS_TOKEN = re.compile(r"\*[\w-]+(?=[\s,\]}]|\Z)")
 
 
 def cannot_hold_images(text: str, rules: RuleSet) -> bool:
@@ -170,9 +168,7 @@ def cannot_hold_images(text: str, rules: RuleSet) -> bool:
     kinds, versions = _TOP_KIND.findall(text), _TOP_API_VERSION.findall(text)
     if len(kinds) != 1 or len(versions) != 1:
         return False
-    if len(_KIND_KEYS.findall(text)) != 1 or len(_API_VERSION_KEYS.findall(text)) != 1 or _UNSURE.search(text):
-        return False  # another spelling of the key, perhaps the last one
-    if _ALIAS.search(text):
+    if _unsure(text):
         return False
     matched = rules.for_kind(versions[0], kinds[0])
     if not matched:
@@ -184,6 +180,24 @@ def cannot_hold_images(text: str, rules: RuleSet) -> bool:
         if rule.schema_defaults and DEFAULT_HINT.search(text):
             return False
     return True
+
+
+def _unsure(text: str) -> bool:
+    """Whether the text may name its kind or apiVersion a second way (quoted, with a comment,
+    explicit, anchored, tagged, by a merge key, in JSON, after a line break the patterns do not
+    see: a lone CR, NEL, U+2028/9) or hold an alias (an undefined one is found only by composing)."""
+    key_lines = len(_KEY_LINE.findall(text)) + int(text.startswith(("kind", "apiVersion")))
+    if key_lines != 2 or (text[:1] and text[:1] in _ODD_START) or _ODD_LINE.search(text):
+        return True
+    if text.count("\r") != text.count("\r\n") or "\x85" in text or "\u2028" in text or "\u2029" in text:
+        return True
+    return any(_is_alias(text, m.start()) for m in _ALIAS_TOKEN.finditer(text))
+
+
+def _is_alias(text: str, star: int) -> bool:
+    """A ``*name`` where a value or key starts: after ":", "-", "?", "[", "{", "," or a line break."""
+    before = text[max(0, star - 80):star].rstrip(" \t")
+    return not before or before[-1] in ":-?[{,\r\n"
 
 
 def _add_image_edits(parts: list[Piece], plan: Plan, findings: Findings, pull_secrets: Sequence[str]) -> list[str]:
