@@ -17,7 +17,7 @@ from .errors import InputError, Where
 from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items
 from .paths import PathPart, format_path
 from .reference import parse_reference
-from .rules import CompiledPath, NamedValues, Rule, RuleSet
+from .rules import CompiledPath, Implied, NamedValues, Rule, RuleSet
 
 POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 CANDIDATE_RULE = "heuristic/image-key"
@@ -67,6 +67,8 @@ class Site:
     old: str | None = None  # the characters replaced, when not ``text`` itself (a split part)
     part: str | None = None  # a split reference's part: "registry" or "name"; None: the whole reference
     codec: str | None = None  # "base64": ``offset`` is in the node's decoded value (Secret data)
+    implied: bool = False  # an image the operator derives (no field names it): ``node`` marks where it goes
+    insert: str | None = None  # for an implied image: the text to insert, "\0" standing for the target
 
     @property
     def replaced(self) -> str:
@@ -106,6 +108,22 @@ class EmbeddedObject:
     secrets: tuple[SecretSite, ...]  # in ``text``'s coordinates
 
 
+@dataclass(frozen=True)
+class ImpliedRequest:
+    """An image a resource implies (``Implied`` rule), resolved once the whole stream is read:
+    an operator's version list may come later in the stream."""
+
+    doc: DocContext
+    rule: str
+    path: str
+    node: Scalar  # where it is inserted (or the resource, when there is no place for it)
+    insert: str | None
+    default: str | None  # the rule's template, filled in
+    lookup: str | None  # env var of version=image lines
+    key: str | None  # ... and the version to look up
+    missing: tuple[str, ...] = ()  # template fields the resource does not set
+
+
 @dataclass
 class Findings:
     sites: list[Site] = field(default_factory=list)
@@ -114,6 +132,8 @@ class Findings:
     not_references: list[str] = field(default_factory=list)  # image fields holding no reference
     left_public: list[str] = field(default_factory=list)  # reference-shaped values that cannot be rewritten
     embedded: list[EmbeddedObject] = field(default_factory=list)
+    implied: list[ImpliedRequest] = field(default_factory=list)
+    tables: dict[str, dict[str, str]] = field(default_factory=dict)  # env var -> version -> image (version=image lists)
 
 
 def context_of(root: Node, index: int, template: str | None, line_offset: int = 0, piece: int = 0) -> DocContext:
@@ -219,6 +239,8 @@ class _Matcher:
         for data in rule.data:
             for node, parts in data.path.evaluate(root, prefix):
                 self.data_map(node, parts, None if data.encoding == "text" else data.encoding)
+        for implied in rule.implied:
+            self.implied(root, prefix, implied)
         seen: set[int] = set()
         for path in rule.items:
             for node, parts in path.evaluate(root, prefix):
@@ -303,6 +325,8 @@ class _Matcher:
                     continue
                 path = format_path((*item_parts, named.value_key))
                 for offset, text, label in heuristics.in_value(value.value, name):
+                    if label and label.startswith("after ") and label.endswith("="):  # version=image: a table to look up
+                        self.out.tables.setdefault(name, {})[label[len("after "):-1]] = text
                     self.add(value, offset, text, f"{path} ({label})" if label else path, location, item, named.value_key)
 
     def args(self, seq: SequenceNode, parts: tuple[PathPart, ...]) -> None:
@@ -324,6 +348,31 @@ class _Matcher:
                     if parse_reference(default.value) is not None:
                         self.add(default, 0, default.value, format_path((*node_parts, prop, "default")), "crd-schema-default",
                                  prop_schema, "default")
+
+    def implied(self, root: Node, prefix: tuple[PathPart, ...], implied: Implied) -> None:
+        """An image the resource implies where it names none (``spec.version`` and no ``spec.image``)."""
+        def scalar_at(path: CompiledPath) -> str | None:
+            found = [n.value for n, _ in path.evaluate(root, prefix) if isinstance(n, ScalarNode) and n.value]
+            return found[0] if found else None
+
+        for parent, parts in implied.parent.evaluate(root, prefix):
+            current = get(parent, implied.key)
+            if isinstance(current, ScalarNode) and current.value not in ("", "~", "null") or (
+                    current is not None and not isinstance(current, ScalarNode)):
+                continue  # the resource names its image: the rule's ``images`` read it
+            values = {text: scalar_at(path) for text, path in implied.placeholders}
+            missing = tuple(text for text, value in values.items() if value is None)
+            default = None
+            if implied.template is not None and not missing:
+                default = implied.template
+                for text, value in values.items():
+                    default = default.replace("{" + text + "}", value or "")
+            key = scalar_at(implied.lookup_key) if implied.lookup_key is not None else None
+            # made explicit by inserting the key; a key present but empty stays as it is (reported)
+            where, insert = (_insertion(self.text, parent, implied.key) if isinstance(parent, MappingNode) and current is None
+                             else (_mark_of(parent), None))
+            self.out.implied.append(ImpliedRequest(self.ctx, self.rule.id, format_path((*parts, implied.key)), where, insert,
+                                                   default, implied.lookup, key, missing))
 
     def data_map(self, node: Node, parts: tuple[PathPart, ...], codec: str | None) -> None:
         """Every string of a ``{key: string}`` map, searched by shape (``discovery``)."""
@@ -515,3 +564,30 @@ def _walk(root: Node, prefix: tuple[PathPart, ...], skip: tuple[str, ...] = ()) 
 
 
 _ENV = NamedValues(CompiledPath("$.env"), "value")
+
+
+def _mark_of(node: Node) -> Scalar:
+    """A node's position as a Scalar (for messages about a place that holds no string)."""
+    mark = node.start_mark
+    return Scalar("", "", mark.index, mark.index, mark.line, mark.column)
+
+
+def _insertion(text: str | None, mapping: MappingNode, key: str) -> tuple[Scalar, str | None]:
+    """Where ``key: <image>`` goes in ``mapping`` (first, at its indentation, as pull secrets do)
+    and the text to insert, with "\0" for the image; no text when the mapping cannot be edited."""
+    where = _mark_of(mapping)
+    if text is None:
+        return where, None
+    start, end = mapping.start_mark.index, mapping.end_mark.index
+    keys = [k for k, _ in mapping.value if start <= k.start_mark.index < end]  # written here (not merged in)
+    eol = "\r\n" if "\r\n" in text[start:end] or text[end - 2:end] == "\r\n" else "\n"
+    if mapping.flow_style or not keys:
+        brace = text.find("{", start, end)
+        if brace == -1:
+            return where, None
+        quote = '"' if keys and text[keys[0].start_mark.index] == '"' else ""
+        pair = f'{quote}{key}{quote}: {quote}\0{quote}' if quote else f"{key}: \0"
+        return Scalar("", "", brace + 1, brace + 1, where.line, where.column), pair + (", " if keys else "")
+    first = min(keys, key=lambda k: k.start_mark.index)  # also right after "- " of a sequence item
+    position, column = first.start_mark.index, first.start_mark.column
+    return Scalar("", "", position, position, first.start_mark.line, column), f"{key}: \0{eol}{' ' * column}"

@@ -23,6 +23,8 @@ def image_list(plan: Plan, registry: str | None, folder: str | None, *, with_fil
         }
         if image.override:
             entry["override"] = image.override
+        if all(site.implied for site in image.sites):
+            entry["implied"] = True
         if image.candidate:
             entry["candidate"] = True
             entry["rewritten"] = image.rewrite
@@ -45,6 +47,8 @@ def _occurrence(site: Any, file: str | None, plan: Plan) -> dict[str, Any]:
         "rule": site.rule,
         "location": site.location,
     }
+    if site.implied:
+        occurrence["implied"] = True  # derived by the operator (from a version); made explicit where it has a field
     if site.part is not None:
         occurrence["part"] = site.part  # one setting of a split reference (the tag stays where it is)
     if site.candidate and not plan.rewrite_candidates:

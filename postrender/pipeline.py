@@ -20,6 +20,7 @@ from .rules import RuleSet, load_rules
 from .selfcheck import check_edited
 from .settings import Settings
 from .splice import Edit, OverlappingEdits, in_order, pieces, render_value, scalar_edits
+from .implied import resolve as resolve_implied
 from .value_edits import edit_value
 
 EMPTY_OUTPUT = "# civitas-postrender: the input stream held no documents\n"
@@ -72,6 +73,7 @@ def collect(text: str, rules: RuleSet, data: bytes | None = None, *, keep_secret
         _find(root, ctx, rules, findings, text)
         if not keep_secret_sites:
             del findings.secrets[first:]
+    resolve_implied(findings)
     return findings
 
 
@@ -138,14 +140,17 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
                 validate(text, raw, first_index=piece.index, line_offset=piece.line)  # in C: no nodes built
                 continue
             first_site, first_secret, first_embedded = len(findings.sites), len(findings.secrets), len(findings.embedded)
+            first_implied = len(findings.implied)
             for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
                 _find(root, ctx, rules, findings, text)
             if pull_secrets:
                 sites = [s for s in findings.secrets[first_secret:] if service_accounts or s.rule != SERVICE_ACCOUNT_RULE]
                 piece.edits += secret_edits(text, sites, pull_secrets, findings.warnings)
             del findings.secrets[first_secret:]  # the pod-spec trees can go
-            if keep_text and (piece.edits or len(findings.sites) > first_site or len(findings.embedded) > first_embedded):
+            if keep_text and (piece.edits or len(findings.sites) > first_site or len(findings.embedded) > first_embedded
+                              or len(findings.implied) > first_implied):
                 piece.text = text
+    resolve_implied(findings)
     return findings, parts
 
 
@@ -207,10 +212,13 @@ def _add_image_edits(parts: list[Piece], plan: Plan, findings: Findings, pull_se
     ``value_edits``.  Returns warnings (a string that had to be written again whole)."""
     warnings: list[str] = []
     inserts = _embedded_secret_edits(findings, pull_secrets, warnings)
+    for site, target in plan.rewrites:
+        if site.insert is not None:  # an implied image made explicit
+            parts[site.doc.piece].edits.append(Edit(site.node.start, site.node.start, site.insert.replace("\0", target)))
     # Sorted, then grouped: one node may hold several images (a version=image list) or be
     # reached through aliases.  (A list sorts in place; a dict of lists would cost far more.)
     rewrites = sorted(((site.doc.piece, site.node.start, site.node.end, site.offset, site, target)
-                       for site, target in plan.rewrites), key=lambda r: r[:4])
+                       for site, target in plan.rewrites if not site.implied), key=lambda r: r[:4])
     for (number, start, _), group_iter in groupby(rewrites, key=lambda r: r[:3]):
         group = [(r[4], r[5]) for r in group_iter]
         piece = parts[number]

@@ -52,8 +52,8 @@ class Plan:
         for image in self.images:
             target = parse_reference(image.target) if any(site.part for site in image.sites) else None
             for site in image.sites:
-                if site.candidate and not self.rewrite_candidates:
-                    continue
+                if site.candidate and not self.rewrite_candidates or site.implied and site.insert is None:
+                    continue  # a candidate left as is; an implied image with no place to write it (listed only)
                 if site.part is None:
                     out.append((site, image.target))
                 elif target is not None:

@@ -6,6 +6,7 @@ name the file, the rule and the field.  Paths are compiled once, at load.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,21 @@ class DataMap:
 
 
 @dataclass(frozen=True)
+class Implied:
+    """An image the operator derives when the resource names none: ``field`` absent, the image is
+    ``lookup`` (a ``version=image`` list an operator keeps in an env var, found anywhere in the
+    stream) at the key ``lookupKey`` evaluates to, else ``template`` with ``{$.path}`` filled in."""
+
+    field: str  # a plain path ending in a key: where the resource would name the image
+    parent: CompiledPath
+    key: str
+    template: str | None
+    placeholders: tuple[tuple[str, CompiledPath], ...]
+    lookup: str | None  # the env var holding version=image lines
+    lookup_key: CompiledPath | None
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     description: str
@@ -88,12 +104,13 @@ class Rule:
     schema_defaults: tuple[CompiledPath, ...] = ()
     items: tuple[CompiledPath, ...] = ()
     data: tuple[DataMap, ...] = ()
+    implied: tuple[Implied, ...] = ()
 
     @property
     def looks(self) -> bool:
         """Whether the rule looks anywhere at all (a kind listed only to say it holds no images does not)."""
         return any((self.pod_specs, self.containers, self.images, self.named_values, self.pull_secrets,
-                    self.schema_defaults, self.items, self.data))
+                    self.schema_defaults, self.items, self.data, self.implied))
 
 
 @dataclass(frozen=True)
@@ -167,7 +184,7 @@ def load_rule_file(path: Path, eager: bool = True) -> list[Rule]:
 
 _RULE_FIELDS = {
     "id", "description", "match", "podSpecs", "containers", "images", "imageLocation",
-    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data",
+    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data", "implied",
 }
 
 
@@ -245,6 +262,7 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
         if encoding not in DATA_ENCODINGS:
             raise f.fail("data", f"encoding must be one of {', '.join(DATA_ENCODINGS)}, got {encoding!r}")
         data.append(DataMap(f.compile("data", entry["path"]), encoding))
+    implied = [_implied(f, entry) for entry in f.list_of("implied", dict)]
     return Rule(
         id=f.string("id"),
         description=f.string("description"),
@@ -260,7 +278,31 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
         schema_defaults=f.paths("schemaDefaults"),
         items=f.paths("items"),
         data=tuple(data),
+        implied=tuple(implied),
     )
+
+
+_FIELD = re.compile(r"(?P<parent>\$(?:\.[A-Za-z_][\w-]*|\[\*\])*)\.(?P<key>[A-Za-z_][\w-]*)\Z")
+_PLACEHOLDER = re.compile(r"\{(\$[^{}]*)\}")
+
+
+def _implied(f: _Fields, entry: dict[str, Any]) -> Implied:
+    unknown = sorted(set(entry) - {"field", "template", "lookup", "lookupKey"})
+    if unknown:
+        raise f.fail("implied", f"unknown key(s) {', '.join(unknown)}")
+    field, template, lookup, lookup_key = (entry.get(k) for k in ("field", "template", "lookup", "lookupKey"))
+    match = _FIELD.match(field) if isinstance(field, str) else None
+    if match is None:
+        raise f.fail("implied", "'field' must be a plain path ending in a key, e.g. $.spec.image")
+    if template is None and lookup is None:
+        raise f.fail("implied", "give 'template', 'lookup' (with 'lookupKey'), or both")
+    if template is not None and not isinstance(template, str):
+        raise f.fail("implied", "'template' must be a string such as 'docker.elastic.co/kibana/kibana:{$.spec.version}'")
+    if (lookup is None) != (lookup_key is None) or (lookup is not None and not (isinstance(lookup, str) and isinstance(lookup_key, str))):
+        raise f.fail("implied", "'lookup' (an env var name) and 'lookupKey' (a path) go together")
+    placeholders = tuple((text, f.compile("implied", text)) for text in _PLACEHOLDER.findall(template or ""))
+    return Implied(str(field), f.compile("implied", match["parent"]), match["key"], template, placeholders,
+                   lookup, f.compile("implied", lookup_key) if lookup_key else None)
 
 
 def all_kinds(rules: Iterable[Rule]) -> set[tuple[str, str]]:

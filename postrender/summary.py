@@ -16,6 +16,7 @@ CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = (
     ("data", frozenset({"config"})),
     ("split", frozenset({"split"})),
     ("embedded", frozenset({"embedded"})),
+    ("implied", frozenset({"implied"})),
 )
 
 
