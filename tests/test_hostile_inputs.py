@@ -485,3 +485,75 @@ def test_hostile_fixtures_are_commented_and_pass(tmp_path: Path) -> None:
         assert b"Traceback" not in result.stderr
         again = run_bounded(["--registry", REGISTRY, "--pull-secret", "regcred"], result.stdout, cwd=tmp_path)
         assert again.stdout == result.stdout, path.name  # a second run changes nothing
+
+
+# -- files, streams and commands (issue 11: output files, endless inputs, values, secret, messages) --
+VALUES_HEADER = ("# Values overlay from civitas-postrender values <stdin>: the chart's images on registry.intern.\n"
+                 "# 0 setting(s) changed. Pass it after your own values: helm upgrade --install -f VALUES -f THIS_FILE ...\n")
+LAUGHS_426 = "a0: &a0 lol\n" + "".join(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10))
+IMAGE_BOMB = "a0: &a0 {image: nginx:1.25}\n" + "".join(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10))
+FORGING_POD = HELM4_POD.replace("  name: p\n", '  name: "p\\nok: all images served\\e[2J"\n')
+FORGING_TEMPLATE = HELM4_POD.replace("chart/templates/pod.yaml", '"chart/pod.yaml\\u2028civitas-postrender: ok\\r"')
+
+
+def _values(*args: str) -> tuple[str, ...]:
+    return ("values", "--registry", REGISTRY, *args)
+
+
+def _secret(*args: str) -> tuple[str, ...]:
+    return ("secret", "--registry", REGISTRY, "-n", "x", "--username", "u", *args)
+
+
+IO_CASES: list[Case] = [
+    # -- output files: written, never replaced; failures exit 1 -------------------------------------
+    Case("images-out-empty-name", POD.encode(), args=("--images-out", ""), exit=1, fragments=("--images-out", "empty")),
+    Case("images-out-missing-directory", POD.encode(), args=("--images-out", "{tmp}/none/x.json"), exit=1,
+         fragments=("cannot write the image list {tmp}/none/x.json", "No such file or directory")),
+    Case("images-out-below-a-file", POD.encode(), args=("--images-out", "{tmp}/f/x.json"), files={"f": b"x"}, exit=1,
+         fragments=("{tmp}/f/x.json", "Not a directory")),
+    Case("images-out-dev-full", POD.encode(), args=("--images-out", "/dev/full"), exit=1, fragments=("/dev/full", "No space left on device")),
+    Case("images-out-dev-null", POD.encode(), args=("--images-out", "/dev/null"), output=POD.replace(*BUSYBOX).encode()),
+    Case("images-output-into-directory", POD.encode(), no_registry=True, args=("images", "-o", "{tmp}/d", "-"), files={"d": b"<dir>"},
+         exit=1, fragments=("{tmp}/d", "directory")),
+    Case("images-output-dev-full", POD.encode(), no_registry=True, args=("images", "-o", "/dev/full", "-"), exit=1,
+         fragments=("/dev/full", "No space left on device")),
+    Case("images-output-missing-directory", POD.encode(), no_registry=True, args=("images", "-o", "{tmp}/none/list", "-"), exit=1,
+         fragments=("{tmp}/none/list", "No such file or directory")),
+    Case("values-output-missing-directory", b"image: nginx\n", no_registry=True, args=_values("-o", "{tmp}/none/o.yaml", "-"), exit=1,
+         fragments=("cannot write the overlay {tmp}/none/o.yaml",)),
+    Case("values-output-dev-full", b"image: nginx\n", no_registry=True, args=_values("-o", "/dev/full", "-"), exit=1,
+         fragments=("/dev/full", "No space left on device")),
+    # -- endless inputs: "too large", never a MemoryError ----------------------------------------------
+    Case("config-dev-zero", POD.encode(), args=("--config", "/dev/zero"), exit=1, fragments=("config file /dev/zero", "too large")),
+    Case("rules-dev-zero", POD.encode(), args=("--rules", "/dev/zero"), exit=1, fragments=("rule file /dev/zero", "too large")),
+    Case("values-dev-zero", b"", no_registry=True, args=_values("/dev/zero"), exit=1, fragments=("/dev/zero", "too large")),
+    Case("images-dev-zero", b"", no_registry=True, args=("images", "/dev/zero"), exit=1, fragments=("/dev/zero", "too large")),
+    # -- values: bombs and empty files -----------------------------------------------------------------
+    Case("values-billion-laughs-426-bytes", LAUGHS_426.encode(), no_registry=True, args=_values("-"),
+         output=(VALUES_HEADER + "{}\n").encode(), fragments=("0 setting(s) mapped",)),
+    Case("values-alias-bomb-of-images", IMAGE_BOMB.encode(), no_registry=True, args=_values("-"), exit=1, fragments=("alias bomb",)),
+    Case("values-empty-file", b"", no_registry=True, args=_values("-"), output=(VALUES_HEADER + "{}\n").encode(),
+         fragments=("no settings",)),
+    Case("values-comment-only", b"# nothing here\n---\n", no_registry=True, args=_values("-"), output=(VALUES_HEADER + "{}\n").encode(),
+         fragments=("no settings",)),
+    # -- messages: values from the input cannot forge lines -------------------------------------------
+    Case("name-forging-a-log-line", FORGING_POD.encode(), output=FORGING_POD.encode(),
+         fragments=("warning", "p\\nok: all images served\\e[2J", "not an image reference")),
+    Case("template-annotation-forging-a-log-line", FORGING_TEMPLATE.encode(), output=FORGING_TEMPLATE.encode(),
+         fragments=("warning", "chart/pod.yaml\\u2028civitas-postrender: ok\\r", "not an image reference")),
+    # -- secret: stray arguments and bad bytes are refused without being shown --------------------------
+    Case("secret-stray-argument", b"", no_registry=True, args=_secret("hunter2"), exit=1, fragments=("not shown here",)),
+    Case("secret-stray-option", b"", no_registry=True, args=_secret("--hunter2"), exit=1, fragments=("not shown here",)),
+    Case("secret-non-utf8-password", b"pa\xffss\n", no_registry=True, args=_secret("--password-stdin"), exit=1,
+         fragments=("the password on stdin is not UTF-8 text",)),
+]
+
+
+def test_io_case_ids_are_unique() -> None:
+    ids = [c.id for c in IO_CASES]
+    assert len(set(ids)) == len(ids) and not set(ids) & {c.id for c in CASES}
+
+
+@pytest.mark.parametrize("case", IO_CASES, ids=[c.id for c in IO_CASES])
+def test_hostile_io_case(case: Case, tmp_path: Path) -> None:
+    run_case(case, tmp_path)  # (that stray words are not shown: tests/test_secret_command.py)
