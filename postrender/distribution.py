@@ -45,7 +45,8 @@ class Registry:
 
         self.host, self.credentials, self.insecure = host, credentials, insecure
         self.session = requests.Session()
-        self.session.verify = ca_file if ca_file else not insecure
+        # Given with every request: a session's own setting loses to REQUESTS_CA_BUNDLE in the environment.
+        self.verify: str | bool = ca_file if ca_file else not insecure
         if insecure:  # asked for: no warning per request
             import urllib3
 
@@ -77,7 +78,7 @@ class Registry:
 
             self._base = f"https://{self.host}"
             try:
-                self.session.get(f"{self._base}/v2/", timeout=TIMEOUT)
+                self.session.get(f"{self._base}/v2/", timeout=TIMEOUT, verify=self.verify)
             except requests.exceptions.SSLError as exc:
                 if not self.insecure:
                     raise ConfigError(f"{self._base}: TLS fails ({exc}): pass --ca-file for a private CA, "
@@ -96,7 +97,7 @@ class Registry:
         if scope in self._authorization:
             headers["Authorization"] = self._authorization[scope]
         try:
-            return self.session.head(url, headers=headers, timeout=TIMEOUT, allow_redirects=True)
+            return self.session.head(url, headers=headers, timeout=TIMEOUT, allow_redirects=True, verify=self.verify)
         except requests.exceptions.RequestException as exc:
             raise ConfigError(f"{url}: {exc}") from None
 
@@ -120,7 +121,7 @@ class Registry:
             query["service"] = params["service"]
         auth = (self.credentials.username, self.credentials.password) if self.credentials else None
         try:
-            response = self.session.get(params["realm"], params=query, auth=auth, timeout=TIMEOUT)
+            response = self.session.get(params["realm"], params=query, auth=auth, timeout=TIMEOUT, verify=self.verify)
         except requests.exceptions.RequestException as exc:
             raise ConfigError(f"token endpoint {params['realm']}: {exc}") from None
         if response.status_code != 200:

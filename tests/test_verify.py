@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from conftest import run_cli
+from conftest import cli_env, run_cli
 
 USER, PASSWORD = "robot", "s3cret-pw"
 POD = "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: apps}}\nspec:\n  containers:\n{containers}"
@@ -42,15 +42,18 @@ def needs(*programs: str) -> None:
 
 
 class RealRegistry:
-    def __init__(self, root: Path, auth: bool) -> None:
+    def __init__(self, root: Path, auth: bool, ca: Path | None = None) -> None:
+        """Plain HTTP, or TLS with the self-signed ``ca`` (``tls_certificate``) when given."""
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
-        self.auth = auth
+        self.auth, self.ca = auth, ca
         config: dict[str, Any] = {
             "version": 0.1, "log": {"level": "error"},
             "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
             "http": {"addr": self.host, "secret": "test"},
         }
+        if ca is not None:
+            config["http"]["tls"] = {"certificate": str(ca), "key": str(ca.with_suffix(".key"))}
         if auth:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -76,8 +79,9 @@ class RealRegistry:
     def push(self, layout: Path, target: str) -> None:
         """skopeo copy of the OCI layout to 127.0.0.1:PORT/<target>."""
         creds = ["--dest-creds", f"{USER}:{PASSWORD}"] if self.auth else []
-        subprocess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", *creds, f"oci:{layout}:latest",
-                        f"docker://{self.host}/{target}"], check=True, capture_output=True, timeout=120)
+        tls = [] if self.ca else ["--dest-tls-verify=false"]
+        subprocess.run(["skopeo", "copy", "--quiet", *tls, *creds, f"oci:{layout}:latest", f"docker://{self.host}/{target}"],
+                       check=True, capture_output=True, timeout=120, env=cli_env(trusting(self.ca)))
 
     def stop(self) -> None:
         self.process.terminate()
@@ -86,6 +90,21 @@ class RealRegistry:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def tls_certificate(directory: Path) -> Path:
+    """A self-signed certificate for 127.0.0.1 (``.pem``, its key beside it as ``.key``)."""
+    needs("openssl")
+    cert = directory / "ca.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(cert.with_suffix(".key")), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert
+
+
+def trusting(ca: Path | None) -> dict[str, str]:
+    """The environment in which Go programs (skopeo) trust ``ca``."""
+    return {"SSL_CERT_FILE": str(ca)} if ca else {}
 
 
 def serve(root: Path, auth: bool) -> Iterator[RealRegistry]:
@@ -280,3 +299,59 @@ def test_bearer_token_flow(token_flow: TokenFlow, tmp_path: Path) -> None:
     assert missing.returncode == 1 and f"{token_flow.host}/civitas/library/redis:8 is missing" in missing.stderr.decode()
     refused = verify(token_flow.host, "--insecure", stream(tmp_path, "nginx:1.27"))
     assert refused.returncode == 1 and "answers HTTP 401" in refused.stderr.decode() and "give credentials" in refused.stderr.decode()
+
+
+# -- end to end: post-render, mirror with the README's skopeo commands, verify -------------------
+
+
+def readme_skopeo_commands() -> tuple[str, str]:
+    """The README's two commands that turn `images --format skopeo` into skopeo runs."""
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("| csplit "):]
+    split = block[2:block.index("\n")]
+    loop = block[block.index("for f in sync-"):]
+    return split, loop[:loop.index("\n")]
+
+
+def test_end_to_end_post_render_mirror_with_skopeo_then_verify(tmp_path: Path) -> None:
+    needs("docker-registry", "skopeo", "csplit", "sed")
+    ca = tls_certificate(tmp_path)  # both registries speak TLS: the README's commands run unchanged
+    (tmp_path / "upstream").mkdir()
+    (tmp_path / "mirror").mkdir()
+    upstream = RealRegistry(tmp_path / "upstream", auth=False, ca=ca)
+    mirror = RealRegistry(tmp_path / "mirror", auth=False, ca=ca)
+    try:
+        first, second = tmp_path / "first", tmp_path / "second"
+        digest = oci_layout(first, "first")
+        oci_layout(second, "second")
+        upstream.push(first, "library/nginx:1.27")
+        upstream.push(first, "acme/app:2.0")
+        upstream.push(second, "acme/app:3.0")
+        rendered = stream(tmp_path, f"{upstream.host}/library/nginx:1.27", f"{upstream.host}/acme/app:2.0@{digest}")
+        settings = ["--registry", mirror.host, "--folder", "civitas"]
+        post_rendered = run_cli([*settings, str(rendered)])
+        assert post_rendered.returncode == 0, post_rendered.stderr.decode()
+        assert f"image: '{mirror.host}/civitas/acme/app:2.0@{digest}'" in post_rendered.stdout.decode()
+        nothing_yet = verify(mirror.host, "--ca-file", ca, rendered)
+        assert nothing_yet.returncode == 1 and "2 of 2 images are missing" in nothing_yet.stderr.decode()
+        split, loop = readme_skopeo_commands()
+        work = tmp_path / "work"
+        work.mkdir()
+        images = run_cli(["images", *settings, "--format", "skopeo", str(rendered)])
+        assert images.returncode == 0, images.stderr.decode()
+        for command, stdin in ((split, images.stdout), (loop, b"")):
+            done = subprocess.run(["sh", "-c", command], input=stdin, cwd=work, capture_output=True,
+                                  env=cli_env(trusting(ca)), timeout=300)
+            assert done.returncode == 0, (command, done.stderr.decode())
+        result = verify(mirror.host, "--ca-file", ca, rendered)
+        assert result.returncode == 0, result.stderr.decode()
+        assert result.stdout.decode() == f"all 2 images are on {mirror.host}\n"
+        # A chart upgrade changes a tag nobody mirrored yet: verify names it.
+        upgraded = stream(tmp_path, f"{upstream.host}/library/nginx:1.27", f"{upstream.host}/acme/app:3.0")
+        result = verify(mirror.host, "--ca-file", ca, upgraded)
+        assert result.returncode == 1 and f"{mirror.host}/civitas/acme/app:3.0 is missing" in result.stderr.decode()
+    finally:
+        upstream.stop()
+        mirror.stop()
