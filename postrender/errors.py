@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .report import escape
+
 
 @dataclass(frozen=True)
 class Where:
@@ -36,7 +38,7 @@ class Where:
             parts.append(loc)
         if self.path:
             parts.append(f"at {self.path}")
-        return " ".join(parts) if parts else "input"
+        return escape(" ".join(parts)) if parts else "input"  # names, kinds, templates come from the input
 
 
 class PostrenderError(Exception):

@@ -96,3 +96,21 @@ def test_kind_with_control_characters_is_escaped() -> None:
     result = run_cli(["--registry", "registry.intern"], stream)
     stderr = result.stderr.decode()
     assert "Foo\\nok\\e[0m" in stderr and "\x1b" not in stderr
+
+
+@pytest.mark.parametrize("name", ['"p\\nok: all images served"', '"p\\e[2J"', '"p\\u2028q"'])
+def test_check_report_lines_cannot_be_forged(name: str) -> None:
+    """check prints its problems on stdout, each naming the object (errors.Where escapes it)."""
+    stream = f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: a\n    image: nginx\n"
+    result = run_cli(["check", "--registry", "registry.intern", "-"], stream)
+    assert result.returncode == 1
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 1 and "is not served by registry.intern" in lines[0]
+    assert "\x1b" not in result.stdout.decode() and "\u2028" not in result.stdout.decode()
+
+
+def test_where_escapes_what_comes_from_the_input() -> None:
+    from postrender.errors import Where
+
+    where = Where(document=1, template="t\n.yaml", kind="Pod\x1b", name="a\u2028b", line=3, path="spec.x")
+    assert str(where) == "document 1 (t\\n.yaml) Pod\\e/a\\u2028b line 3 at spec.x"
