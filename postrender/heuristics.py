@@ -14,11 +14,26 @@ Embedded = tuple[int, str, "str | None"]
 
 # A name that says "image" ...
 _SAYS_IMAGE = re.compile(r"image", re.IGNORECASE)
-# ... but not a setting *about* images (IMAGE_PULL_POLICY, --image-pull-secret, IMAGE_TAG).
-_ABOUT_IMAGES = re.compile(
+# ... but not a setting *about* images (IMAGE_PULL_POLICY, --image-pull-secret, IMAGE_TAG), judged
+# word by word: CSI_NODE_DRIVER_REGISTRAR_IMAGE and CSI_RESIZER_IMAGE do name images.
+_ABOUT_WORDS = frozenset(
+    "pull pullpolicy policy policies secret secrets tag tags version versions registry registries repo repos repository "
+    "repositories digest digests sha prefix suffix host hosts hostname url urls uri path paths dir directory size format "
+    "type count".split())
+_ABOUT_IMAGES = re.compile(  # for names written as one word ("imagepullpolicy")
     r"pull|polic|secret|tag|version|registr|repo|digest|prefix|suffix|host|url|path|dir|size|format|type|count",
     re.IGNORECASE,
 )
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z0-9]+(?![a-z])")
+
+
+def _about_images(name: str) -> bool:
+    words = [w.lower() for w in _WORDS.findall(name)]
+    if len(words) <= 1:
+        return bool(_ABOUT_IMAGES.search(name.replace("image", "").replace("Image", "").replace("IMAGE", "")))
+    return any(w in _ABOUT_WORDS for w in words)
+
+
 # Keys whose string value is an image: ``image``, ``sidecarImage``, ``WORKER_IMAGE``, ``proxy-image``,
 # ``defaults.image``, ``imageName``, ``imageRef`` (in kinds no rule covers, data, embedded configs, CRDs).
 IMAGE_KEY = re.compile(r"(?:(?:^|[._-])[Ii]mage|Image|IMAGE)(?:[._-]?(?:[Nn]ame|NAME|[Rr]ef|REF|[Rr]eference|REFERENCE))?\Z")
@@ -27,7 +42,7 @@ DOCKER_TRANSPORT = "docker://"  # containers/image transport prefix (skopeo, CDI
 
 
 def name_says_image(name: str) -> bool:
-    return bool(_SAYS_IMAGE.search(name)) and not _ABOUT_IMAGES.search(name)
+    return bool(_SAYS_IMAGE.search(name)) and not _about_images(name)
 
 
 def _plausible(value: str, named_image: bool) -> bool:
@@ -85,7 +100,7 @@ def in_args(args: list[str]) -> list[tuple[int, int, str, str]]:
 
 
 def is_candidate_key(key: str) -> bool:
-    return bool(IMAGE_KEY.search(key)) and not _ABOUT_IMAGES.search(key.replace("Name", "").replace("_name", ""))
+    return bool(IMAGE_KEY.search(key)) and not _about_images(key)
 
 
 

@@ -68,17 +68,18 @@ def find_block(values: Mapping[str, object], image_context: bool, global_registr
     """The split reference a mapping holds, or None.
 
     ``values`` maps keys to their values (strings where they are strings).  A mapping is a
-    block when it has a name key and a tag, digest or registry beside it; ``{name, tag}`` and
-    ``{image, tag}`` only where the context says image (``image: {name: x, tag: y}``) or the
-    name carries a registry, because those keys are common in other settings.
+    block when it has a name key and a tag, digest or registry beside it; ``{name, tag}`` only
+    where the context says image (``image: {name: x, tag: y}``) or the name carries a registry,
+    because those keys are common in other settings.
     """
+    tag_key = _tag_key(values)
     name_key = next((k for k in name_keys if isinstance(values.get(k), str) and values.get(k)), None)
     if name_key is None:
         return None
-    parts = [k for k in (*SUFFIX_KEYS, "registry") if k in values]
+    parts = [k for k in (tag_key, "digest", "sha", "registry") if k and k in values]
     if not parts and not known:  # ``known``: the caller knows it is an image block (values.yaml conventions)
         return None
-    if name_key == "image" and "registry" not in values and "tag" not in values:
+    if name_key == "image" and "registry" not in values and tag_key is None:
         return None
     registry_value = values.get("registry")
     registry_key = "registry" if "registry" in values else None
@@ -87,12 +88,12 @@ def find_block(values: Mapping[str, object], image_context: bool, global_registr
     repository = str(values[name_key]).strip()
     source_registry = (global_registry or registry_value) if registry_key else None
     name = f"{source_registry}/{repository}" if source_registry else repository
-    ref = parse_reference(name + _suffix(values)) or parse_reference(name)
+    ref = parse_reference(name + _suffix(values, tag_key)) or parse_reference(name)
     own = parse_reference(repository)
     if ref is None or own is None:
         return None
     explicit = bool(source_registry) or has_explicit_registry(repository)
-    if name_key != "repository" and not (image_context or explicit):
+    if name_key == "name" and not (image_context or explicit):
         return None
     return Block(name_key, registry_key, ref, own, repository, explicit)
 
@@ -119,9 +120,20 @@ def flat_blocks(keys: Mapping[str, str]) -> list[tuple[dict[str, str], Block]]:
     return found
 
 
-def _suffix(values: Mapping[str, object]) -> str:
+_TAG_ALIAS = re.compile(r"\w*(?:image|Image|IMAGE)[_-]?(?:tag|Tag|TAG|version|Version|VERSION)\Z")
+
+
+def _tag_key(values: Mapping[str, object]) -> str | None:
+    """The key holding the tag: ``tag``, or one that says image tag or version (``imageTag``,
+    ``defaultImageVersion``, as KServe's explainer settings); a bare ``version`` never."""
+    if "tag" in values:
+        return "tag"
+    return next((k for k in values if _TAG_ALIAS.match(k)), None)
+
+
+def _suffix(values: Mapping[str, object], tag_key: str | None = "tag") -> str:
     """Tag and digest as the program appends them (only to identify the source image)."""
-    tag = _text(values.get("tag"))
+    tag = _text(values.get(tag_key)) if tag_key else None
     digest = _text(values.get("digest")) or _text(values.get("sha"))
     if digest and not digest.startswith("sha256:"):
         digest = f"sha256:{digest}"  # kube-prometheus-stack's bare ``sha``

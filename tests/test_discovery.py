@@ -184,3 +184,23 @@ def test_split_shapes() -> None:
     assert block is not None and block.ref.normalized == "ghcr.io/a/b@sha256:" + "b" * 64
     pairs = flat_blocks({"X_REPOSITORY": "a/x", "X_TAG": "1", "Y_REPOSITORY": "a/y", "Z.repository": "q.io/z", "Z.tag": "2"})
     assert sorted(block.ref.normalized for _, block in pairs) == ["docker.io/a/x:1", "q.io/z:2"]
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    # names that hold an "about" word only inside another word name images (Longhorn's CSI env vars)
+    ("CSI_NODE_DRIVER_REGISTRAR_IMAGE", True), ("CSI_RESIZER_IMAGE", True), ("RELATED_IMAGE_DB", True),
+    ("IMAGE_PULL_POLICY", False), ("imagePullSecrets", False), ("imagepullpolicy", False), ("IMAGE_TAG", False),
+    ("imageRegistry", False), ("baseImageVersion", False), ("imageSize", False),
+])
+def test_names_are_judged_word_by_word(name: str, says: bool) -> None:
+    from postrender.heuristics import name_says_image
+
+    assert name_says_image(name) is says
+
+
+def test_split_with_an_image_version_key() -> None:
+    """KServe keeps an explainer's image and tag as "image" and "defaultImageVersion"."""
+    stream = configmap('  explainers: |-\n    {"art": {"image": "kserve/art-explainer", "defaultImageVersion": "v0.14.0"}}\n')
+    result = render(stream, **REGISTRY)
+    assert '"image": "registry.intern/civitas/kserve/art-explainer", "defaultImageVersion": "v0.14.0"' in result.output
+    assert [(s.text, s.location) for s, _ in result.plan.rewrites] == [("docker.io/kserve/art-explainer:v0.14.0", "split")]
