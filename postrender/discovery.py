@@ -81,7 +81,14 @@ def search_data(values: dict[str, str], sink_for: Callable[[str], Sink], path: C
     """A data map (ConfigMap/Secret data, any ``{key: string}`` settings): ``values`` holds each
     key's decoded text; each key's finds go to ``sink_for(key)`` in that value's coordinates."""
     claimed: set[str] = set()
+    for registry_key, image_key, ref in split.prefix_pairs(values):
+        old, rest = values[registry_key].strip().rstrip("/"), values[image_key].strip()
+        sink_for(registry_key).found(Found(values[registry_key].index(old), old, ref, f"{path(registry_key)} (registry of {image_key})",
+                                           "split", f"prefix:{rest}", qualified=True))
+        claimed |= {registry_key, image_key}
     for members, block in split.flat_blocks(values):
+        if claimed & set(members.values()):
+            continue
         for part, member in block.parts.items():
             key = members.get(member)  # flat blocks are keyed by part: registry, repository
             if key is None or not values[key].strip():

@@ -318,16 +318,36 @@ class _Matcher:
                 entries: list[tuple[Node, tuple[PathPart, ...]]] = [(e, (*parts, i)) for i, e in enumerate(entry.value)]
             else:
                 entries = [(entry, parts)]
+            paired = self.registry_prefixes(entries, named.value_key, location)
             for item, item_parts in entries:
                 name = get_str(item, "name")
                 value = get(item, named.value_key)
-                if name is None or not isinstance(value, ScalarNode) or not value.value:
+                if name is None or name in paired or not isinstance(value, ScalarNode) or not value.value:
                     continue
                 path = format_path((*item_parts, named.value_key))
                 for offset, text, label in heuristics.in_value(value.value, name):
                     if label and label.startswith("after ") and label.endswith("="):  # version=image: a table to look up
                         self.out.tables.setdefault(name, {})[label[len("after "):-1]] = text
                     self.add(value, offset, text, f"{path} ({label})" if label else path, location, item, named.value_key)
+
+    def registry_prefixes(self, entries: list[tuple[Node, tuple[PathPart, ...]]], value_key: str, location: str) -> set[str]:
+        """``X_REGISTRY`` + ``X_IMAGE`` among named values: the image is relative to the registry
+        setting, which is rewritten (to where the mirror puts what it prefixes); neither is
+        read alone.  Returns the names paired."""
+        values: dict[str, tuple[Node, tuple[PathPart, ...], ScalarNode]] = {}
+        for item, item_parts in entries:
+            name, value = get_str(item, "name"), get(item, value_key)
+            if name is not None and isinstance(value, ScalarNode) and value.value:
+                values[name] = (item, item_parts, value)
+        paired: set[str] = set()
+        for registry_name, image_name, ref in split.prefix_pairs({k: v[2].value for k, v in values.items()}):
+            item, item_parts, node = values[registry_name]
+            old, rest = node.value.strip().rstrip("/"), values[image_name][2].value.strip()
+            path = f"{format_path((*item_parts, value_key))} (registry of {image_name})"
+            self.out.sites.append(Site(self.ctx, Scalar.of(node), node.value.index(old), intern(ref), intern(path), self.rule.id,
+                                       location, alias=alias_span(self.text, item, value_key, node), old=old, part=f"prefix:{rest}"))
+            paired |= {registry_name, image_name}
+        return paired
 
     def args(self, seq: SequenceNode, parts: tuple[PathPart, ...]) -> None:
         scalars = [n.value if isinstance(n, ScalarNode) else "" for n in seq.value]

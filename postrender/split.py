@@ -55,7 +55,13 @@ class Block:
 
 def part_text(part: str, old: str, target: ImageRef) -> str:
     """The new text of one part of a split reference whose whole rewrite is ``target``.
-    A tag written into the repository value itself (``repository: x:1``) stays there."""
+    A tag written into the repository value itself (``repository: x:1``) stays there.
+    ``prefix:REST``: a registry setting an operator prefixes REST with (``ISTIO_REGISTRY`` +
+    ``ISTIO_IMAGE``) becomes what the target holds before REST, so every image it prefixes
+    lands where the mirror puts it."""
+    if part.startswith("prefix:"):
+        rest, whole = part[len("prefix:"):], target.normalized
+        return whole[:-len(rest) - 1] if whole.endswith("/" + rest) else target.domain
     if part == "registry":
         return target.domain
     own = parse_reference(old)
@@ -121,6 +127,35 @@ def flat_blocks(keys: Mapping[str, str]) -> list[tuple[dict[str, str], Block]]:
 
 
 _TAG_ALIAS = re.compile(r"\w*(?:image|Image|IMAGE)[_-]?(?:tag|Tag|TAG|version|Version|VERSION)\Z")
+
+
+_REGISTRY_SETTING = re.compile(r"(?P<prefix>.*?)[_.-]?(?:registry|repo[_.-]?url|repository[_.-]?url|hub)\Z", re.IGNORECASE)
+_IMAGE_SETTING = re.compile(r"(?P<prefix>.*?)[_.-]?image(?:[_.-]?name)?\Z", re.IGNORECASE)
+
+
+def prefix_pairs(values: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """Registry settings paired with the image setting they prefix (``PROXY_REGISTRY`` with
+    ``PROXY_IMAGE``, ``hub`` with ``image``): ``(registry key, image key, joined reference)``.
+    The image setting names no registry of its own; the registry setting names a host."""
+    images: dict[str, str] = {}
+    for key in values:
+        match = _IMAGE_SETTING.match(key)
+        if match and not has_explicit_registry(values[key].strip()):
+            images[match["prefix"].lower()] = key
+    pairs = []
+    for key, value in values.items():
+        match = _REGISTRY_SETTING.match(key)
+        registry = value.strip().rstrip("/")
+        if match is None or not registry or not (has_explicit_registry(registry + "/x") or registry == "docker.io"):
+            continue
+        prefix = re.sub(r"[_.-]?image\Z", "", match["prefix"], flags=re.IGNORECASE).lower()  # IMAGE_REGISTRY + IMAGE_NAME
+        image_key = images.get(prefix) or images.get(match["prefix"].lower())
+        if image_key is None:
+            continue
+        ref = parse_reference(f"{registry}/{values[image_key].strip()}")
+        if ref is not None:
+            pairs.append((key, image_key, ref.normalized))
+    return pairs
 
 
 def _tag_key(values: Mapping[str, object]) -> str | None:

@@ -204,3 +204,20 @@ def test_split_with_an_image_version_key() -> None:
     result = render(stream, **REGISTRY)
     assert '"image": "registry.intern/civitas/kserve/art-explainer", "defaultImageVersion": "v0.14.0"' in result.output
     assert [(s.text, s.location) for s, _ in result.plan.rewrites] == [("docker.io/kserve/art-explainer:v0.14.0", "split")]
+
+
+def test_registry_settings_paired_with_an_image_setting() -> None:
+    """An operator that prefixes PROXY_IMAGE with PROXY_REGISTRY: the registry setting moves to
+    where the mirror puts what it prefixes; the image setting stays (rewriting it whole would
+    give registry/registry.intern/...)."""
+    env = ("            - name: PROXY_REGISTRY\n              value: docker.io/istio\n"
+           "            - name: PROXY_IMAGE\n              value: proxyv2:1.20.0\n")
+    stream = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      containers:\n"
+              "        - name: a\n          image: quay.io/acme/injector:1.0\n          env:\n" + env)
+    result = render(stream, **REGISTRY)
+    assert "value: registry.intern/civitas/istio\n            - name: PROXY_IMAGE\n              value: proxyv2:1.20.0\n" in result.output
+    assert "docker.io/istio/proxyv2:1.20.0" in {s.text for s, _ in result.plan.rewrites}
+    data = configmap("  IMAGE_REGISTRY: ghcr.io\n  IMAGE_NAME: acme/app:2\n")
+    assert render(data, **REGISTRY).output == configmap("  IMAGE_REGISTRY: registry.intern/civitas\n  IMAGE_NAME: acme/app:2\n")
+    flat = render(data, registry="registry.intern").output
+    assert flat == configmap("  IMAGE_REGISTRY: registry.intern\n  IMAGE_NAME: acme/app:2\n")
