@@ -69,7 +69,14 @@ def parse_reference(value: str) -> ImageRef | None:
     domain, _, path = name.partition("/")
     if not path:
         return None
-    return ImageRef(domain=domain, path=path, tag=ref["tag"], digest=ref["digest"])
+    # One identity per registry (Quay.IO is quay.io, registry-1.docker.io is docker.io): two
+    # spellings of one image are one source, never a collision.
+    from .settings import registry_host
+
+    canonical = registry_host(domain)
+    if canonical == "docker.io" and domain != canonical and "/" not in path:
+        path = f"library/{path}"  # as Docker names official images on Docker Hub
+    return ImageRef(domain=canonical, path=path, tag=ref["tag"], digest=ref["digest"])
 
 
 def has_explicit_registry(value: str) -> bool:

@@ -124,3 +124,20 @@ def test_a_target_over_255_characters_is_refused() -> None:
     assert "over Docker's limit of 255" in result.stderr.decode() and "Pod/p" in result.stderr.decode()
     fits = run_cli(["--registry", "registry.intern", "--folder", folder], POD.format(image="nginx:1"))
     assert fits.returncode == 0, fits.stderr
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("nginx:1.25", "registry-1.docker.io/library/nginx:1.25"),
+    ("nginx:1.25", "index.docker.io/nginx:1.25"),
+    ("docker.io/library/nginx:1.25", "Docker.IO/library/nginx:1.25"),
+    ("quay.io/x/y:1", "Quay.IO/x/y:1"),
+    ("quay.io/x/y:1", "quay.io:443/x/y:1"),
+])
+def test_two_spellings_of_one_image_are_one_source_not_a_collision(one: str, other: str) -> None:
+    pod = POD.format(image=one) + "    - name: b\n      image: " + other + "\n"
+    result = run_cli(["--registry", "registry.intern", "--folder", "civitas"], pod)
+    assert result.returncode == 0, result.stderr
+    first, second = parse_reference(one), parse_reference(other)
+    assert first is not None and first == second
+    target = f"registry.intern/civitas/{first.path}{first.suffix}"
+    assert result.stdout.decode().count(f"image: {target}\n") == 2
