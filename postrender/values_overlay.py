@@ -60,10 +60,9 @@ class Overlay:
         if not self.changes:
             return comments + "{}\n"
         if not hasattr(self.document, "ca"):  # read with libyaml (a large file): plain data
-            import yaml
+            import json  # JSON is YAML, and json's C encoder is ~20x faster than PyYAML's representer
 
-            return comments + yaml.dump(self.document, Dumper=_plain_dumper(), sort_keys=False, width=1 << 30,
-                                        default_flow_style=False, allow_unicode=True)
+            return comments + json.dumps(self.document, indent=2, default=str) + "\n"
         out = io.StringIO()
         writer = _yaml()
         # Every path written out in full: an anchor kept from the values file could land on a
@@ -107,17 +106,6 @@ def _load(text: str) -> tuple[Any, bool]:
 
 def _value_tag(loader: Any, node: Any) -> str:
     return str(loader.construct_scalar(node))
-
-
-def _plain_dumper() -> Any:
-    import yaml
-
-    class Dumper(yaml.CSafeDumper):
-        pass
-
-    Dumper.add_multi_representer(dict, yaml.representer.SafeRepresenter.represent_dict)  # ruamel's map and seq types
-    Dumper.add_multi_representer(list, yaml.representer.SafeRepresenter.represent_list)
-    return Dumper
 
 
 def dotted(path: Path_) -> str:
