@@ -289,3 +289,13 @@ def test_single_secret_fields() -> None:
     problems = [line for line in result.stdout.decode().splitlines() if line.startswith("<stdin>")]
     assert problems == ["<stdin>: document 0 Tenant/empty-secret line 6 column 3 at spec.imagePullSecret: "
                         "pod spec without pull secret(s) regcred"]
+
+
+def test_exclude_short_forms_and_patterns_that_matched_nothing() -> None:
+    stream = HELM3_TEMPLATE.read_text()
+    result = run_cli(["check", *REGISTRY, "--exclude", "bitnami/*", "--exclude", "typo", str(HELM3_TEMPLATE)])
+    assert result.returncode == 1
+    assert "docker.io/bitnami/" in stream and b"bitnami/" not in result.stdout  # the short form excluded them
+    assert b"--exclude 'typo' matched no image (compared as 'docker.io/library/typo'" in result.stderr
+    assert b"--exclude 'bitnami/*' matched" not in result.stderr
+

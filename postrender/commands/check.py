@@ -29,9 +29,9 @@ from ..errors import InputError, PostrenderError
 from ..finder import SecretSite
 from ..nodes import Node, ScalarNode, SequenceNode, get
 from ..pipeline import SERVICE_ACCOUNT_RULE, collect
-from ..plan import is_excluded, is_private, outside_folder
+from ..plan import is_excluded, is_private, outside_folder, unmatched_excludes
 from ..readall import read_all
-from ..reference import parse_reference
+from ..reference import ImageRef, parse_reference
 from ..report import Reporter
 from ..rules import RuleSet, load_rules
 from ..settings import Settings
@@ -79,6 +79,7 @@ class Outcome:
     images: int = 0  # references found
     passed_images: int = 0  # on the registry
     excluded: int = 0
+    left_out: set[ImageRef] = field(default_factory=set)  # distinct excluded or private images: what --exclude may match
     pod_specs: int = 0
 
 
@@ -97,8 +98,10 @@ def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: 
         out.images += 1
         if is_private(ref, registry, settings):
             out.passed_images += 1
+            out.left_out.add(ref)
         elif is_excluded(ref, settings.exclude):
             out.excluded += 1
+            out.left_out.add(ref)
         else:
             target = ref.at(registry, settings.folder)
             served = (f"is on {registry} but outside the folder {settings.folder}, where the mirror puts nothing"
@@ -219,7 +222,7 @@ def check(paths: tuple[str, ...], output_format: str, **params: Any) -> None:
     except PostrenderError as exc:  # not a verdict on the images: the gate could not run
         raise CheckUsageError(*exc.problems) from None
     reporter = Reporter(settings.log_file)
-    for warning in outcome.warnings:
+    for warning in [*outcome.warnings, *unmatched_excludes(settings.exclude, outcome.left_out)]:
         reporter.warning(warning)
     lines = summary(outcome, settings)
     if output_format == "json":
