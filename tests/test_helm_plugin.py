@@ -35,6 +35,7 @@ from postrender.commands.check import Outcome, check_stream
 from postrender.pipeline import collect
 from postrender.plan import is_private
 from postrender.reference import parse_reference
+from postrender.report import escape
 from postrender.rules import load_rules
 from postrender.settings import Settings
 
@@ -355,8 +356,9 @@ def test_hostile_interpreter_path_and_not_found_message(tmp_path: Path, shell: s
     missing = subprocess.run([shell, str(directory / LAUNCHER)], capture_output=True, cwd=tmp_path,
                              env={"PATH": "/usr/bin:/bin", "CIVITAS_POSTRENDER_LOG": str(log)}, timeout=60)
     assert missing.returncode == 1 and missing.stdout == b""
-    message = f"looked for {gone}, {directory / 'gone' / 'python'} -m postrender, or civitas-postrender on PATH"
+    message = escape(f"looked for {gone}, {directory / 'gone' / 'python'} -m postrender, or civitas-postrender on PATH")
     assert message in missing.stderr.decode() and message in log.read_text()
+    assert len(log.read_text().splitlines()) == 1 and missing.stderr.decode().count("\n") == 1
     assert missing.stderr.decode().count("cannot find") == 1
     _no_side_effect(tmp_path)
 

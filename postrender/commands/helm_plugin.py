@@ -116,8 +116,8 @@ def launcher_script(target: Target, config: Path | None = None, log_file: Path |
                      f"exec {q(target.interpreter)} -m postrender \"$@\"; fi")
     recorded = ", ".join([*target.executables, *([f"{target.interpreter} -m postrender"] if target.interpreter else [])])
     looked = f"{recorded}, or {PROG} on PATH" if recorded else f"{PROG} on PATH"
-    message = (f"{PROG} Helm plugin: cannot find {PROG} (looked for {looked}); install it "
-               f"(pip install {PROG}) and run '{PROG} helm-plugin DIR' again")
+    message = escape(f"{PROG} Helm plugin: cannot find {PROG} (looked for {looked}); install it "
+                     f"(pip install {PROG}) and run '{PROG} helm-plugin DIR' again")  # one line, as every message
     lines += [
         f"if command -v {PROG} >/dev/null 2>&1; then exec {PROG} \"$@\"; fi",
         f"message={q(message)}",
