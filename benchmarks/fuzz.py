@@ -419,8 +419,13 @@ def _diff(a: Any, b: Any, path: str, registry: str, secrets: tuple[str, ...], se
         seen.add((id(a), id(b)))
     if isinstance(a, dict) and isinstance(b, dict):
         for key in b:
-            if key not in a and not (key in SECRET_KEYS or _only_secrets(b[key], secrets)):
-                return f"{path}: key {key!r} added"
+            if key in a or key in SECRET_KEYS or _only_secrets(b[key], secrets):
+                continue
+            if in_secrets and key == "name" and b[key] in secrets:
+                continue  # a nameless single secret (MinIO's imagePullSecret: {}) gets ours
+            if isinstance(b[key], str) and registry and registry.lower() in b[key].lower():
+                continue  # an image the operator would have implied, now pinned to the registry
+            return f"{path}: key {key!r} added"
         for key in a:
             if key not in b:
                 return f"{path}: key {key!r} removed"
@@ -440,6 +445,8 @@ def _diff(a: Any, b: Any, path: str, registry: str, secrets: tuple[str, ...], se
         return None
     if isinstance(b, str) and not isinstance(a, (dict, list)) and a != b and registry and registry.lower() in b.lower():
         return None  # an image rewritten (a plain "true" or "2" under an image key is read as a name too)
+    if isinstance(a, str) and isinstance(b, str) and "imagePullSecrets" in b and all(s in b for s in secrets):
+        return None  # an embedded manifest (a ConfigMap's pod template) given the pull secrets
     if a != b or type(a) is not type(b):
         return f"{path}: {a!r} became {b!r}"
     return None

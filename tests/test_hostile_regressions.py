@@ -320,6 +320,9 @@ ISSUE_11: list[Case] = [
     Case("undefined-alias-in-a-kind-that-holds-no-image",
          b"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: *nowhere}\n", exit=1,
          fragments=("document 0", "line 4", "undefined alias")),
+    Case("undefined-alias-as-a-key-in-a-kind-that-holds-no-image",
+         b"apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  *nowhere: x\n", exit=1,
+         fragments=("document 0", "line 5", "undefined alias")),
     # 7. aliases next to comments that name them; an aliased pull-secret list
     Case("alias-after-a-comment-naming-it", ALIAS_AFTER_COMMENT.encode(),
          output=ALIAS_AFTER_COMMENT.replace("      *img\n", f"      {APP_TARGET}\n").encode()),
