@@ -205,26 +205,6 @@ def _is_alias(text: str, star: int) -> bool:
     return not before or before[-1] in ":-?[{,\r\n"
 
 
-def registry_rewrites(findings: Findings, registry: str, folder: str | None) -> list[tuple[Site, str]]:
-    """Registry settings an operator prefixes images with, each as the prefix under which the
-    mirror stores what it prefixes (``docker.elastic.co`` -> ``registry.intern/civitas``)."""
-    out = []
-    for site in findings.registry_settings:
-        new = prefix_target(site.text, registry, folder)
-        if new is not None and new != site.text:
-            out.append((site, new))
-    return out
-
-
-def prefix_target(prefix: str, registry: str, folder: str | None) -> str | None:
-    probe = "/probe/probe:1"  # two components: Docker Hub's library/ is not added
-    ref = parse_reference(prefix + probe)
-    if ref is None or is_private(ref, registry):
-        return None
-    target = ref.at(registry, folder)
-    return target[:-len(probe)] if target.endswith(probe) else None
-
-
 def _add_image_edits(parts: list[Piece], plan: Plan, findings: Findings, pull_secrets: Sequence[str]) -> list[str]:
     """Edit each scalar where it is written; where a node is reached only through aliases
     (``image: *ref`` anchored on some other value), replace the alias tokens instead.  Strings
