@@ -49,6 +49,7 @@ class Found:
 
 class Sink(Protocol):
     def found(self, found: Found) -> None: ...
+    def registry_setting(self, found: Found) -> None: ...
     def left_public(self, path: str, ref: str, why: str) -> None: ...
     def embedded_secrets(self, text: str, findings: Any, to_outer: Callable[[int], int | None]) -> None: ...
 
@@ -122,6 +123,12 @@ class Search:
     def string(self, text: str, key: str, path: str, to_outer: Callable[[int, str], int | None],
                config_name: str = "", image_context: bool = False) -> None:
         if self.depth < MAX_DEPTH and self._embedded(text, key, path, to_outer, config_name):
+            return
+        registry = heuristics.registry_setting(key, text)
+        if registry is not None:
+            outer = to_outer(text.index(registry), registry)
+            if outer is not None:
+                self.sink.registry_setting(Found(outer, registry, registry, path, "registry-setting"))
             return
         keyed = image_context or heuristics.key_says_image(key)
         images, mentions = heuristics.in_text(text, "image" if image_context else key)
@@ -301,6 +308,9 @@ class _Collect:
 
     def found(self, found: Found) -> None:
         self.finds.append(found)
+
+    def registry_setting(self, found: Found) -> None:
+        self.outer.left_public(found.path, found.ref, "a registry setting in TOML is not rewritten")
 
     def left_public(self, path: str, ref: str, why: str) -> None:
         self.outer.left_public(path, ref, why)

@@ -134,6 +134,7 @@ class Findings:
     embedded: list[EmbeddedObject] = field(default_factory=list)
     implied: list[ImpliedRequest] = field(default_factory=list)
     tables: dict[str, dict[str, str]] = field(default_factory=dict)  # env var -> version -> image (version=image lists)
+    registry_settings: list[Site] = field(default_factory=list)  # text: the registry an operator prefixes images with
 
 
 def context_of(root: Node, index: int, template: str | None, line_offset: int = 0, piece: int = 0) -> DocContext:
@@ -325,6 +326,10 @@ class _Matcher:
                 if name is None or name in paired or not isinstance(value, ScalarNode) or not value.value:
                     continue
                 path = format_path((*item_parts, named.value_key))
+                registry = heuristics.registry_setting(name, value.value)
+                if registry is not None:
+                    self.setting(value, value.value.index(registry), registry, path, item, named.value_key)
+                    continue
                 for offset, text, label in heuristics.in_value(value.value, name):
                     if label and label.startswith("after ") and label.endswith("="):  # version=image: a table to look up
                         self.out.tables.setdefault(name, {})[label[len("after "):-1]] = text
@@ -349,8 +354,17 @@ class _Matcher:
             paired |= {registry_name, image_name}
         return paired
 
+    def setting(self, node: ScalarNode, offset: int, registry: str, path: str, parent: Node | None, link: PathPart) -> None:
+        """A registry setting (``--container-registry=``, ``IMAGE_REGISTRY``): rewritten as a prefix."""
+        self.out.registry_settings.append(Site(self.ctx, Scalar.of(node), offset, intern(registry), intern(path), self.rule.id,
+                                               "registry-setting", alias=alias_span(self.text, parent, link, node)))
+
     def args(self, seq: SequenceNode, parts: tuple[PathPart, ...]) -> None:
         scalars = [n.value if isinstance(n, ScalarNode) else "" for n in seq.value]
+        for index, offset, registry in heuristics.registry_flags(scalars):
+            node = seq.value[index]
+            assert isinstance(node, ScalarNode)
+            self.setting(node, offset, registry, format_path((*parts, index)), seq, index)
         for index, offset, text, label in heuristics.in_args(scalars):
             node = seq.value[index]
             assert isinstance(node, ScalarNode)
@@ -487,6 +501,10 @@ class ValueSink:
         path = self._shown(found.path)
         self.out.sites.append(Site(self.ctx, self.scalar, found.offset, intern(found.ref), intern(path), rule, location, candidate,
                                    None, found.old if found.old != found.ref else None, found.part, self.codec))
+
+    def registry_setting(self, found: Found) -> None:
+        self.out.registry_settings.append(Site(self.ctx, self.scalar, found.offset, intern(found.ref), intern(self._shown(found.path)),
+                                               self.rule, "registry-setting", codec=self.codec))
 
     def left_public(self, path: str, ref: str, why: str) -> None:
         shown = f"{ref!r} " if ref else ""

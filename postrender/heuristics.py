@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .reference import is_qualified_reference, parse_reference
+from .reference import has_explicit_registry, is_qualified_reference, parse_reference
 
 Embedded = tuple[int, str, "str | None"]
 
@@ -105,6 +105,40 @@ def is_candidate_key(key: str) -> bool:
 
 
 _CREDENTIAL = re.compile(r"passw|secret|token|credential|api.?key|private|\.(?:crt|pem|key)\Z|\Atls\.", re.IGNORECASE)
+
+
+# A setting an operator prefixes every image it derives with (ECK's container-registry, Istio's
+# hub, IMAGE_REGISTRY): rewritten as a prefix, so what it prefixes lands where the mirror puts it.
+_REGISTRY_SETTING = re.compile(r"(?:^|[._-])(?:container[-_]?registry|image[-_]?registry|hub)\Z|(?:containerRegistry|imageRegistry)\Z",
+                               re.IGNORECASE)
+
+
+def registry_setting(key: str, value: str) -> str | None:
+    """The registry (host, optionally a path) ``value`` names when ``key`` is a registry setting."""
+    stripped = value.strip().rstrip("/")
+    if not _REGISTRY_SETTING.search(key.lstrip("-")) or not stripped or any(c in stripped for c in " @"):
+        return None
+    if stripped != "docker.io" and not has_explicit_registry(stripped + "/x"):
+        return None
+    return stripped if parse_reference(stripped + "/probe/probe:1") is not None else None
+
+
+def registry_flags(args: list[str]) -> list[tuple[int, int, str]]:
+    """``--container-registry=HOST`` / ``--container-registry HOST``: (arg index, offset, registry)."""
+    found = []
+    for index, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if not flag.startswith("-"):
+            continue
+        if eq:
+            registry = registry_setting(flag, value)
+            if registry is not None:
+                found.append((index, len(flag) + 1 + value.index(registry), registry))
+        elif index + 1 < len(args) and not args[index + 1].startswith("-"):
+            registry = registry_setting(flag, args[index + 1])
+            if registry is not None:
+                found.append((index + 1, args[index + 1].index(registry), registry))
+    return found
 
 
 def holds_credentials(key: str) -> bool:

@@ -14,7 +14,8 @@ from .documents import Piece, Stream, collector_paused, decode_text, documents, 
 from .errors import InputError
 from .finder import DEFAULT_HINT, DocContext, EmbeddedObject, Findings, Site, find
 from .nodes import Node, Scalar
-from .plan import Plan, make_plan
+from .plan import Plan, is_private, make_plan
+from .reference import parse_reference
 from .pullsecrets import secret_edits
 from .rules import RuleSet, load_rules
 from .selfcheck import check_edited
@@ -89,7 +90,11 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
     findings, parts = read_stream(stream.data, rules, settings.pull_secrets, service_accounts=settings.service_account_pull_secrets)
     plan = make_plan(findings.sites, settings, registry)
     warnings = checked_warnings(findings, plan, settings, "left as is")
-    warnings += _add_image_edits(parts, plan, findings, settings.pull_secrets)
+    prefixes = registry_rewrites(findings, registry, settings.folder)
+    if prefixes and settings.overrides:
+        warnings += [f"{site.where()}: registry setting {site.text!r} rewritten to {new!r}: images an override moves elsewhere "
+                     "are not found there; name them explicitly" for site, new in prefixes]
+    warnings += _add_image_edits(parts, plan, findings, settings.pull_secrets, prefixes)
     for piece in parts:
         piece.edits = in_order(piece.edits)
         for before, after in zip(piece.edits, piece.edits[1:]):
@@ -140,7 +145,7 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
                 validate(text, raw, first_index=piece.index, line_offset=piece.line)  # in C: no nodes built
                 continue
             first_site, first_secret, first_embedded = len(findings.sites), len(findings.secrets), len(findings.embedded)
-            first_implied = len(findings.implied)
+            first_implied, first_setting = len(findings.implied), len(findings.registry_settings)
             for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
                 _find(root, ctx, rules, findings, text)
             if pull_secrets:
@@ -148,7 +153,7 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
                 piece.edits += secret_edits(text, sites, pull_secrets, findings.warnings)
             del findings.secrets[first_secret:]  # the pod-spec trees can go
             if keep_text and (piece.edits or len(findings.sites) > first_site or len(findings.embedded) > first_embedded
-                              or len(findings.implied) > first_implied):
+                              or len(findings.implied) > first_implied or len(findings.registry_settings) > first_setting):
                 piece.text = text
     resolve_implied(findings)
     return findings, parts
@@ -205,7 +210,28 @@ def _is_alias(text: str, star: int) -> bool:
     return not before or before[-1] in ":-?[{,\r\n"
 
 
-def _add_image_edits(parts: list[Piece], plan: Plan, findings: Findings, pull_secrets: Sequence[str]) -> list[str]:
+def registry_rewrites(findings: Findings, registry: str, folder: str | None) -> list[tuple[Site, str]]:
+    """Registry settings an operator prefixes images with, each as the prefix under which the
+    mirror stores what it prefixes (``docker.elastic.co`` -> ``registry.intern/civitas``)."""
+    out = []
+    for site in findings.registry_settings:
+        new = prefix_target(site.text, registry, folder)
+        if new is not None and new != site.text:
+            out.append((site, new))
+    return out
+
+
+def prefix_target(prefix: str, registry: str, folder: str | None) -> str | None:
+    probe = "/probe/probe:1"  # two components: Docker Hub's library/ is not added
+    ref = parse_reference(prefix + probe)
+    if ref is None or is_private(ref, registry):
+        return None
+    target = ref.at(registry, folder)
+    return target[:-len(probe)] if target.endswith(probe) else None
+
+
+def _add_image_edits(parts: list[Piece], plan: Plan, findings: Findings, pull_secrets: Sequence[str],
+                     settings_rewrites: Sequence[tuple[Site, str]] = ()) -> list[str]:
     """Edit each scalar where it is written; where a node is reached only through aliases
     (``image: *ref`` anchored on some other value), replace the alias tokens instead.  Strings
     whose value is edited inside (data, embedded configs, Secret base64) go through
@@ -218,7 +244,7 @@ def _add_image_edits(parts: list[Piece], plan: Plan, findings: Findings, pull_se
     # Sorted, then grouped: one node may hold several images (a version=image list) or be
     # reached through aliases.  (A list sorts in place; a dict of lists would cost far more.)
     rewrites = sorted(((site.doc.piece, site.node.start, site.node.end, site.offset, site, target)
-                       for site, target in plan.rewrites if not site.implied), key=lambda r: r[:4])
+                       for site, target in [*plan.rewrites, *settings_rewrites] if not site.implied), key=lambda r: r[:4])
     for (number, start, _), group_iter in groupby(rewrites, key=lambda r: r[:3]):
         group = [(r[4], r[5]) for r in group_iter]
         piece = parts[number]

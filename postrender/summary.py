@@ -34,6 +34,8 @@ def summary(plan: Plan, findings: Findings) -> str:
     order = [name for name, _ in CATEGORIES] + ["other"]
     places = ", ".join(f"{name} {by_category[name]}" for name in order if by_category.get(name))
     parts = [f"{_count(images, 'image')} rewritten at {_count(len(rewrites), 'place')}" + (f" ({places})" if places else "")]
+    if findings.registry_settings:
+        parts.append(f"{_count(len(findings.registry_settings), 'registry setting')} found")
     parts.append(f"{_count(len(plan.candidates_left), 'candidate')} left as is")
     parts.append(f"{_count(len(findings.left_public), 'reference-shaped value')} that cannot be rewritten")
     parts.append(f"{_count(len(findings.not_references), 'image field')} holding no reference")

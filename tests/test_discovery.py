@@ -3,6 +3,7 @@ custom-resource strings no rule names (postrender/discovery.py, split.py, value_
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 import yaml
@@ -221,3 +222,28 @@ def test_registry_settings_paired_with_an_image_setting() -> None:
     assert render(data, **REGISTRY).output == configmap("  IMAGE_REGISTRY: registry.intern/civitas\n  IMAGE_NAME: acme/app:2\n")
     flat = render(data, registry="registry.intern").output
     assert flat == configmap("  IMAGE_REGISTRY: registry.intern\n  IMAGE_NAME: acme/app:2\n")
+
+
+@pytest.mark.parametrize(("scheme", "expected"), [
+    ({"registry": "registry.intern", "folder": "civitas"}, "registry.intern/civitas"),
+    ({"registry": "registry.intern"}, "registry.intern"),
+])
+def test_registry_settings_become_the_mirrors_prefix(scheme: dict[str, str], expected: str) -> None:
+    stream = configmap("  eck.yaml: |-\n    container-registry: docker.elastic.co\n    registry: quay.io\n")
+    result = render(stream, **scheme)
+    assert result.output == stream.replace("container-registry: docker.elastic.co", f"container-registry: {expected}")
+    assert render(result.output, **scheme).output == result.output
+    hub = "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: m\nspec:\n  hub: docker.io/istio\n  tag: 1.24.0\n"
+    assert f"  hub: {expected}/istio\n" in render(hub, **scheme).output
+
+
+def test_check_reports_registry_settings_until_post_rendered(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    stream = tmp_path / "op.yaml"
+    stream.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  template:\n    spec:\n      containers:\n"
+                      "        - name: m\n          image: registry.intern/op:1\n          args: [--container-registry=docker.elastic.co]\n")
+    before = run_cli(["check", "--registry", "registry.intern", str(stream)])
+    assert before.returncode == 1 and b"registry setting docker.elastic.co is not registry.intern" in before.stdout
+    rendered = run_cli(["--registry", "registry.intern", str(stream)]).stdout
+    assert run_cli(["check", "--registry", "registry.intern", "-"], rendered).returncode == 0

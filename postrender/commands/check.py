@@ -28,7 +28,7 @@ from ..documents import decode
 from ..errors import InputError, PostrenderError
 from ..finder import SecretSite
 from ..nodes import Node, ScalarNode, SequenceNode, get
-from ..pipeline import SERVICE_ACCOUNT_RULE, collect
+from ..pipeline import SERVICE_ACCOUNT_RULE, collect, prefix_target
 from ..plan import is_excluded, is_private, outside_folder, unmatched_excludes
 from ..readall import read_all
 from ..reference import ImageRef, parse_reference
@@ -91,6 +91,11 @@ def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: 
     # too (candidates unless --rewrite-candidates rewrites them, values it cannot edit in place).
     for message in findings.left_public:
         out.problems.append(Problem(name, message.split(": ", 1)[0], message.split(": ", 1)[-1], None))
+    for site in findings.registry_settings:  # an operator prefixes the images it derives with these
+        target = prefix_target(site.text, registry, settings.folder)
+        if target is not None:
+            out.problems.append(Problem(name, str(site.where()), f"registry setting {site.text} is not {registry} "
+                                        f"(post-render makes it {target})", site.doc.hook, site.doc.kind, site.doc.name, site.text))
     for site in findings.sites:
         ref = parse_reference(site.text)
         if ref is None:
