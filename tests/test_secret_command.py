@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
 import json
 from pathlib import Path
 from typing import Any
@@ -158,3 +160,28 @@ def test_non_utf8_password_and_username_in_the_environment_are_exit_1() -> None:
     assert bad_password.returncode == 1 and b"not UTF-8 text" in bad_password.stderr and b"s3cr" not in bad_password.stderr
     bad_user = run({b"CIVITAS_POSTRENDER_PASSWORD": b"pw", b"CIVITAS_POSTRENDER_USERNAME": b"r\xf6bot"})
     assert bad_user.returncode == 1 and b"the username is not UTF-8 text" in bad_user.stderr
+
+
+@pytest.mark.parametrize(("listed", "expected"), [
+    ("", "patch serviceaccount default -n analytics -p {\"imagePullSecrets\": [{\"name\": \"regcred\"}]}"),
+    ("other", "patch serviceaccount default -n analytics --type json -p [{\"op\": \"add\", \"path\": \"/imagePullSecrets/-\", \"value\": {\"name\": \"regcred\"}}]"),
+    ("other regcred", None),
+])
+def test_default_service_account_patch_runs_as_kubectl_expects(tmp_path: Path, listed: str, expected: str | None) -> None:
+    """The printed script, run by sh against a kubectl stand-in that answers `get` with the names
+    listed: a missing list is created, an existing one appended to, a listed name left alone."""
+    result = run_cli(["secret", "--registry", "registry.intern", "-n", "analytics", "--name", "regcred",
+                      "--default-service-account-patch"])
+    assert result.returncode == 0, result.stderr
+    calls = tmp_path / "calls"
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f'#!/bin/sh\nif [ "$1" = get ]; then printf %s "{listed}"; exit 0; fi\n'
+                       f'printf "%s " "$@" >> {calls}\nprintf "\\n" >> {calls}\n')
+    kubectl.chmod(0o755)
+    script = tmp_path / "patch.sh"
+    script.write_bytes(result.stdout)
+    done = subprocess.run(["sh", str(script)], env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+                          capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    made = calls.read_text().strip() if calls.exists() else None
+    assert made == expected

@@ -42,18 +42,25 @@ def _refuse_password(ctx: click.Context, param: click.Parameter, value: Any) -> 
 @click.option("--username", metavar="USER", help=f"Registry user (or robot account). [env: {USERNAME_ENV}]")
 @click.option("--password-stdin", is_flag=True, help=f"Read the password or token from stdin. [else env: {PASSWORD_ENV}]")
 @click.option("--password", hidden=True, expose_value=False, callback=_refuse_password, is_eager=True)
+@click.option("--default-service-account-patch", "sa_patch", is_flag=True,
+              help="Instead of the Secrets, print kubectl commands (for sh) that add the Secret's name to the imagePullSecrets "
+                   "of each namespace's default ServiceAccount, for the pods operators create under it. No credentials needed.")
 @settings_options
 @click.pass_context
 def secret(ctx: click.Context, /, namespaces: tuple[str, ...], name: str | None, username: str | None,
-           password_stdin: bool, **params: Any) -> None:
+           password_stdin: bool, sa_patch: bool, **params: Any) -> None:
     """Print a kubernetes.io/dockerconfigjson Secret for the private registry, per namespace."""
     if ctx.args:
         raise click.UsageError(f"{len(ctx.args)} unexpected argument(s), not shown here: they may hold a password, "
                                f"which is never taken from the command line (set {PASSWORD_ENV} or pipe it to "
                                "--password-stdin)")
     settings = resolve_settings(params)
-    registry = settings.require_registry()
     name = name or (settings.pull_secrets[0] if settings.pull_secrets else DEFAULT_NAME)
+    if sa_patch:
+        _validate(name, namespaces, "unused")
+        write_stdout(service_account_patches(name, namespaces).encode("utf-8"))
+        return
+    registry = settings.require_registry()
     username = username or os.environ.get(USERNAME_ENV) or None
     password = _password(password_stdin)
     _validate(name, namespaces, username)
@@ -116,6 +123,21 @@ def dockerconfigjson(registry: str, username: str, password: str) -> str:
     auth = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     return json.dumps({"auths": {registry: {"username": username, "password": password, "auth": auth}}},
                       separators=(",", ":"))
+
+
+def service_account_patches(name: str, namespaces: Sequence[str]) -> str:
+    """``kubectl patch`` commands adding ``name`` to each namespace's default ServiceAccount: appended
+    to an existing imagePullSecrets list (a JSON patch: the list is atomic, a merge patch would
+    replace it), else set as a new list; a name already listed is left alone."""
+    entry = json.dumps({"name": name})
+    lines = ["#!/bin/sh", f"# civitas-postrender: add the pull secret {name} to the default ServiceAccount of each namespace", "set -e"]
+    for namespace in sorted(set(namespaces)):
+        get = f"kubectl get serviceaccount default -n {namespace} -o jsonpath='{{.imagePullSecrets[*].name}}'"
+        append = (f"kubectl patch serviceaccount default -n {namespace} --type json "
+                  f"-p '[{{\"op\": \"add\", \"path\": \"/imagePullSecrets/-\", \"value\": {entry}}}]'")
+        create = f"kubectl patch serviceaccount default -n {namespace} -p '{{\"imagePullSecrets\": [{entry}]}}'"
+        lines.append(f"case \" $({get}) \" in *\" {name} \"*) ;; \"  \") {create} ;; *) {append} ;; esac")
+    return "\n".join(lines) + "\n"
 
 
 def secrets_yaml(registry: str, username: str, password: str, name: str, namespaces: Sequence[str]) -> str:
