@@ -16,7 +16,7 @@ from ..cli import resolve_settings, settings_options
 from ..documents import decode
 from ..errors import InputError, PostrenderError
 from ..imagelist import image_list
-from ..inputs import STDIN, Inputs, read_inputs
+from ..inputs import STDIN, Inputs, empty_input, read_inputs
 from ..outfile import write_output, write_stdout
 from ..pipeline import checked_warnings, read_stream
 from ..plan import folder_warnings, is_excluded, is_private, make_plan, unmatched_excludes
@@ -57,8 +57,7 @@ def images(paths: tuple[str, ...], fmt: str, output: str | None, retarget: bool,
             raise type(exc)(*(f"--format {fmt} needs the private registry: {p}" for p in exc.problems)) from None
     listing = build_listing(inputs, settings, reporter)
     if not allow_empty and not inputs.lists and not inputs.content:
-        raise InputError(f"no documents and no image lists in {', '.join(paths) if paths else 'stdin'}: nothing to mirror "
-                         "(pass --allow-empty to accept an empty result)")
+        raise empty_input(paths)
     result = mirror.FORMATS[fmt].write(listing, reporter.warning)
     if output is not None:
         write_output(output, result, "the image list")
