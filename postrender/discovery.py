@@ -5,7 +5,7 @@ as text (YAML, JSON, TOML inside a string), in split repository/tag settings, an
 custom-resource fields no rule lists.  This module searches those places by shape:
 
 - a string under an image-like key, a fully qualified reference under any key,
-  ``--flag=IMAGE`` / ``version=IMAGE`` / list items, ``docker://REF`` (``heuristics.in_text``);
+  ``--flag=IMAGE`` / ``version=IMAGE`` / list items, ``docker://REF``, ``oci://REF`` (``heuristics.in_text``);
 - ``{registry, repository, tag}``-style mappings and ``X_REPOSITORY``/``X_TAG`` keys (``split``);
 - an embedded Kubernetes object (a pod template in a ConfigMap) gets the full rule set.
 
@@ -133,8 +133,8 @@ class Search:
         keyed = image_context or heuristics.key_says_image(key)
         images, mentions = heuristics.in_text(text, "image" if image_context else key)
         for offset, ref, label in images:
-            if label and "docker://" in label:
-                how = "docker"
+            if label and "://" in label:
+                how = "transport"
             elif label and label.startswith(("after -", "value of")):
                 how = "flag"
             elif label:
@@ -142,7 +142,7 @@ class Search:
             else:
                 how = "image-key" if keyed else "qualified"
             self._report(Found(offset, ref, ref, f"{path} ({label})" if label else path, how,
-                               qualified=is_qualified_reference(ref) or how == "docker"), to_outer)
+                               qualified=is_qualified_reference(ref) or how == "transport"), to_outer)
         for offset, ref, label in mentions:
             self._report(Found(offset, ref, ref, f"{path} ({label})", "text", candidate=True, qualified=True), to_outer)
 

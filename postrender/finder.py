@@ -261,6 +261,10 @@ class _Matcher:
             return
         if node.style == "" and node.value in ("", "~", "null", "Null", "NULL"):
             return  # an optional field left unset
+        prefixed = heuristics.transport(node.value)
+        if prefixed is not None:  # oci://REF (a model or package kept as an OCI image)
+            self.add(node, prefixed[0], prefixed[1], f"{format_path(parts)} (after {prefixed[2]})", location, self.parent_of(parts), parts[-1])
+            return
         if parse_reference(node.value) is None:
             self.out.not_references.append(
                 f"{self.ctx.where(node, path)}: {node.value!r} is not an image reference; left as is"
@@ -463,7 +467,7 @@ def alias_span(text: str | None, parent: Node | None, link: PathPart, node: Node
     return None
 
 
-_SURE_WITHOUT_RULE = frozenset({"image-key", "list", "docker", "flag", "split"})
+_SURE_WITHOUT_RULE = frozenset({"image-key", "list", "transport", "flag", "split"})
 
 
 class ValueSink:
@@ -485,11 +489,11 @@ class ValueSink:
         embedded = " > " in found.path
         candidate = found.candidate
         if not embedded and self.policy == "unruled":
-            # only a fully qualified reference where the key says image (or docker://, a flag, a
+            # only a fully qualified reference where the key says image (or docker:// / oci://, a flag, a
             # split reference naming its registry) is sure enough without a rule
             candidate = candidate or not (found.qualified and found.how in _SURE_WITHOUT_RULE)
         elif not embedded and self.policy == "ruled":
-            candidate = True
+            candidate = found.how != "transport"  # docker://, oci:// say image wherever they stand
         location = ("split" if found.part else "embedded" if embedded else "config" if self.policy == "data"
                     else "cr-field" if not candidate else "candidate" if self.policy == "unruled" else "unclaimed")
         if found.how.startswith("embedded:"):

@@ -38,7 +38,17 @@ def _about_images(name: str) -> bool:
 # ``defaults.image``, ``imageName``, ``imageRef`` (in kinds no rule covers, data, embedded configs, CRDs).
 IMAGE_KEY = re.compile(r"(?:(?:^|[._-])[Ii]mage|Image|IMAGE)(?:[._-]?(?:[Nn]ame|NAME|[Rr]ef|REF|[Rr]eference|REFERENCE))?\Z")
 _TOKEN = re.compile(r"[^\s,;\"']+")
-DOCKER_TRANSPORT = "docker://"  # containers/image transport prefix (skopeo, CDI/KubeVirt import URLs, Tekton)
+# Transport prefixes before a reference: containers/image's docker:// (skopeo, CDI/KubeVirt import
+# URLs, Tekton) and oci:// (KServe's storageUri of a model kept as an OCI image, Flux, Helm charts).
+TRANSPORTS = ("docker://", "oci://")
+
+
+def transport(value: str) -> tuple[int, str, str] | None:
+    """``(offset, reference, prefix)`` when ``value`` is a reference after a transport prefix."""
+    for prefix in TRANSPORTS:
+        if value.startswith(prefix) and parse_reference(value[len(prefix):]) is not None:
+            return len(prefix), value[len(prefix):], prefix
+    return None
 
 
 def name_says_image(name: str) -> bool:
@@ -57,10 +67,9 @@ def in_value(value: str, name: str) -> list[Embedded]:
     """References in an env var / param value: the whole value, or ``version=image`` / list items."""
     named = name_says_image(name)
     stripped = value.strip()
-    if stripped.startswith(DOCKER_TRANSPORT):
-        after = stripped[len(DOCKER_TRANSPORT):]
-        if parse_reference(after) is not None:
-            return [(value.index(stripped) + len(DOCKER_TRANSPORT), after, f"after {DOCKER_TRANSPORT}")]
+    prefixed = transport(stripped)
+    if prefixed is not None:
+        return [(value.index(stripped) + prefixed[0], prefixed[1], f"after {prefixed[2]}")]
     if stripped and _plausible(stripped, named):
         return [(value.index(stripped), stripped, None)]
     if not named:
@@ -86,8 +95,9 @@ def in_args(args: list[str]) -> list[tuple[int, int, str, str]]:
         flag, eq, value = arg.partition("=")
         named = name_says_image(flag)
         if eq:
-            if value.startswith(DOCKER_TRANSPORT) and parse_reference(value[len(DOCKER_TRANSPORT):]) is not None:
-                found.append((index, len(flag) + 1 + len(DOCKER_TRANSPORT), value[len(DOCKER_TRANSPORT):], f"after {flag}={DOCKER_TRANSPORT}"))
+            prefixed = transport(value)
+            if prefixed is not None:
+                found.append((index, len(flag) + 1 + prefixed[0], prefixed[1], f"after {flag}={prefixed[2]}"))
             elif value and _plausible(value, named):
                 found.append((index, len(flag) + 1, value, f"after {flag}="))
         elif index + 1 < len(args):
@@ -204,9 +214,9 @@ def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
     for index, (offset, word) in enumerate(words):
         if index in claimed:
             continue
-        if word.startswith(DOCKER_TRANSPORT) and parse_reference(word[len(DOCKER_TRANSPORT):].rstrip(",;")) is not None:
-            text = word[len(DOCKER_TRANSPORT):].rstrip(",;")
-            images.append((offset + len(DOCKER_TRANSPORT), text, f"after {DOCKER_TRANSPORT}"))
+        prefixed = transport(word.rstrip(",;"))
+        if prefixed is not None:
+            images.append((offset + prefixed[0], prefixed[1], f"after {prefixed[2]}"))
             continue
         for token in _TOKEN.finditer(word):
             text, at = token.group(), token.start()

@@ -25,12 +25,14 @@ class OverlappingEdits(AssertionError):
 
 
 def in_order(edits: list[Edit]) -> list[Edit]:
-    """Edits sorted by position, duplicates (an alias reached twice) dropped."""
+    """Edits sorted by position, duplicates (an alias reached twice) dropped; insertions at one
+    place (an implied image and the pull secrets before the same key) by their text, so the
+    output never depends on a set's order."""
     return sorted(set(edits), key=_position)
 
 
-def _position(edit: Edit) -> tuple[int, int]:
-    return edit.start, edit.end
+def _position(edit: Edit) -> tuple[int, int, str]:
+    return edit.start, edit.end, edit.text
 
 
 def pieces(text: str, ordered: list[Edit]) -> Iterator[str]:

@@ -247,3 +247,19 @@ def test_check_reports_registry_settings_until_post_rendered(tmp_path: Path) -> 
     assert before.returncode == 1 and b"registry setting docker.elastic.co is not registry.intern" in before.stdout
     rendered = run_cli(["--registry", "registry.intern", str(stream)]).stdout
     assert run_cli(["check", "--registry", "registry.intern", "-"], rendered).returncode == 0
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("oci://quay.io/acme/models/llama:3.1", "oci://registry.intern/civitas/acme/models/llama:3.1"),  # KServe model as an OCI image
+    ("docker://quay.io/containerdisks/fedora:41", "docker://registry.intern/civitas/containerdisks/fedora:41"),
+    ("gs://kfserving-examples/models/sklearn/1.0/model", "gs://kfserving-examples/models/sklearn/1.0/model"),
+    ("s3://bucket/models/x:1", "s3://bucket/models/x:1"),
+])
+def test_transports_say_image_in_any_custom_resource(value: str, expected: str) -> None:
+    """A ruled kind (KServe's InferenceService) whose rule names no storageUri: oci:// and docker://
+    are explicit enough; other schemes are URLs."""
+    stream = ("apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: m\nspec:\n  predictor:\n"
+              f"    model:\n      storageUri: {value}\n")
+    result = render(stream, **REGISTRY)
+    assert result.output == stream.replace(value, expected)
+    assert not result.plan.candidates_left
