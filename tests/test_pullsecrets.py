@@ -34,6 +34,20 @@ CASES = [
      "  imagePullSecret: {name: regcred}\n  image: r.example/m:1\n"),
     ("single-secret field set", TENANT, "  imagePullSecret:\n    name: mine\n  image: r.example/m:1\n",
      "  imagePullSecret:\n    name: mine\n  image: r.example/m:1\n"),
+    # shared lists are never edited where they are written: a new list holds their entries and ours
+    ("aliased list", POD, "  volumes: &v\n  - name: backup\n  imagePullSecrets: *v\n  containers: []\n",
+     "  volumes: &v\n  - name: backup\n  imagePullSecrets: [{name: backup}, {name: regcred}]\n  containers: []\n"),
+    ("list brought by a merge key", POD, "  <<: {imagePullSecrets: [{name: shared}]}\n  containers: []\n",
+     "  <<: {imagePullSecrets: [{name: shared}]}\n  imagePullSecrets: [{name: shared}, {name: regcred}, {name: backup}]\n  containers: []\n"),
+    ("merged single-secret field empty", TENANT, "  <<: {imagePullSecret: {}}\n  image: r.example/m:1\n",
+     "  <<: {imagePullSecret: {}}\n  imagePullSecret: {name: regcred}\n  image: r.example/m:1\n"),
+    # line breaks YAML 1.1 reads besides \n: the new entries go after the list's last line
+    ("after a lone CR", POD, "  imagePullSecrets:\n  - name: backup\r  containers: []\n",
+     "  imagePullSecrets:\n  - name: backup\r  - name: regcred\n  containers: []\n"),
+    ("after U+2028", POD, "  imagePullSecrets:\n  - name: backup\u2028  containers: []\n",
+     "  imagePullSecrets:\n  - name: backup\u2028  - name: regcred\n  containers: []\n"),
+    ("flow list with a comment", POD, "  imagePullSecrets: [{name: backup}  # kept\n  ]\n  containers: []\n",
+     "  imagePullSecrets: [{name: backup}, {name: regcred}  # kept\n  ]\n  containers: []\n"),
 ]
 
 
