@@ -29,7 +29,7 @@ from typing import Any
 
 from .errors import InputError
 from .heuristics import is_candidate_key
-from .plan import is_excluded, is_private
+from .plan import is_excluded, is_private, override_for
 from .reference import ImageRef, is_qualified_reference, parse_reference
 from .settings import Settings
 from .split import find_block
@@ -207,7 +207,7 @@ class _Builder:
             self.overlay.unmapped.append(f"{self.at(path)}: {value!r} is not an image reference; not mapped")
             return
         if self.judge(ref, path):
-            target = ref.at(self.registry, self.settings.folder)
+            target = ref.at(self.registry, self.settings.folder, override_for(ref, self.settings.overrides))
             self.set(path, value, target, f"{ref.normalized} -> {target}")
 
     def block(self, block: dict[str, Any], path: Path_) -> None:
@@ -234,7 +234,7 @@ class _Builder:
             if has_registry and not is_private(ref, self.registry):
                 self.blocks_with_registry_excluded.append(dotted(path))
             return
-        target = ref.at(self.registry, self.settings.folder)
+        target = ref.at(self.registry, self.settings.folder, override_for(ref, self.settings.overrides))
         # the post-renderer's own mapping of split references; the folder goes into the registry
         # setting, as in global.imageRegistry
         landing = parse_reference(target)

@@ -29,7 +29,7 @@ from ..errors import InputError, PostrenderError
 from ..finder import SecretSite
 from ..nodes import Node, ScalarNode, SequenceNode, get
 from ..pipeline import SERVICE_ACCOUNT_RULE, collect, prefix_target
-from ..plan import is_excluded, is_private, outside_folder, unmatched_excludes
+from ..plan import is_excluded, is_private, outside_folder, override_for, unmatched_excludes
 from ..readall import read_all
 from ..reference import ImageRef, parse_reference
 from ..report import Reporter
@@ -108,7 +108,7 @@ def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: 
             out.excluded += 1
             out.left_out.add(ref)
         else:
-            target = ref.at(registry, settings.folder)
+            target = ref.at(registry, settings.folder, override_for(ref, settings.overrides))
             served = (f"is on {registry} but outside the folder {settings.folder}, where the mirror puts nothing"
                       if outside_folder(ref, registry, settings) else f"is not served by {registry}")
             made = (f"post-render makes it {target}" if not site.candidate or settings.rewrite_candidates else
