@@ -17,7 +17,7 @@ from .errors import InputError, Where
 from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items
 from .paths import PathPart, format_path
 from .reference import parse_reference
-from .rules import CompiledPath, Implied, NamedValues, Rule, RuleSet
+from .rules import CompiledPath, Implied, NamedValues, Rule, RuleSet, SplitPaths
 
 POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 CANDIDATE_RULE = "heuristic/image-key"
@@ -242,6 +242,8 @@ class _Matcher:
                 self.data_map(node, parts, None if data.encoding == "text" else data.encoding)
         for implied in rule.implied:
             self.implied(root, prefix, implied)
+        for pair in rule.split:
+            self.split_paths(root, prefix, pair)
         seen: set[int] = set()
         for path in rule.items:
             for node, parts in path.evaluate(root, prefix):
@@ -386,6 +388,22 @@ class _Matcher:
                     if parse_reference(default.value) is not None:
                         self.add(default, 0, default.value, format_path((*node_parts, prop, "default")), "crd-schema-default",
                                  prop_schema, "default")
+
+    def split_paths(self, root: Node, prefix: tuple[PathPart, ...], pair: SplitPaths) -> None:
+        """A repository field whose tag is another field: the repository is rewritten, the tag stays."""
+        tags = [n.value for n, _ in pair.tag.evaluate(root, prefix) if isinstance(n, ScalarNode)]
+        for node, parts in pair.repository.evaluate(root, prefix):
+            if not isinstance(node, ScalarNode) or not node.value.strip():
+                continue
+            block = split.find_block({"repository": node.value, "tag": tags[0] if tags else None}, True, known=True)
+            path = format_path(parts)
+            if block is None:
+                self.out.not_references.append(f"{self.ctx.where(node, path)}: {node.value!r} is not an image reference; left as is")
+                continue
+            old = node.value.strip()
+            self.out.sites.append(Site(self.ctx, Scalar.of(node), node.value.index(old), intern(block.ref.normalized),
+                                       intern(f"{path} (split: name)"), self.rule.id, "split",
+                                       alias=alias_span(self.text, self.parent_of(parts), parts[-1], node), old=old, part="name"))
 
     def implied(self, root: Node, prefix: tuple[PathPart, ...], implied: Implied) -> None:
         """An image the resource implies where it names none (``spec.version`` and no ``spec.image``)."""

@@ -184,8 +184,7 @@ def cannot_hold_images(text: str, rules: RuleSet) -> bool:
     if not matched:
         return False  # kinds no rule covers are searched for candidates
     for rule in matched:
-        looks = (rule.pod_specs, rule.containers, rule.images, rule.named_values, rule.pull_secrets, rule.items, rule.data)
-        if any(looks):
+        if rule.looks_past_schema_defaults:
             return False
         if rule.schema_defaults and DEFAULT_HINT.search(text):
             return False

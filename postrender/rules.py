@@ -89,6 +89,14 @@ class Implied:
 
 
 @dataclass(frozen=True)
+class SplitPaths:
+    """An image whose repository and tag are separate fields (argocd-operator's ``image`` + ``version``)."""
+
+    repository: CompiledPath
+    tag: CompiledPath
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     description: str
@@ -105,12 +113,18 @@ class Rule:
     items: tuple[CompiledPath, ...] = ()
     data: tuple[DataMap, ...] = ()
     implied: tuple[Implied, ...] = ()
+    split: tuple[SplitPaths, ...] = ()
 
     @property
     def looks(self) -> bool:
         """Whether the rule looks anywhere at all (a kind listed only to say it holds no images does not)."""
+        return bool(self.schema_defaults) or self.looks_past_schema_defaults
+
+    @property
+    def looks_past_schema_defaults(self) -> bool:
+        """Whether it looks anywhere but at CRD schema defaults (which a quick text test can rule out)."""
         return any((self.pod_specs, self.containers, self.images, self.named_values, self.pull_secrets,
-                    self.schema_defaults, self.items, self.data, self.implied))
+                    self.items, self.data, self.implied, self.split))
 
 
 @dataclass(frozen=True)
@@ -184,7 +198,7 @@ def load_rule_file(path: Path, eager: bool = True) -> list[Rule]:
 
 _RULE_FIELDS = {
     "id", "description", "match", "podSpecs", "containers", "images", "imageLocation",
-    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data", "implied",
+    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data", "implied", "split",
 }
 
 
@@ -263,6 +277,11 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
             raise f.fail("data", f"encoding must be one of {', '.join(DATA_ENCODINGS)}, got {encoding!r}")
         data.append(DataMap(f.compile("data", entry["path"]), encoding))
     implied = [_implied(f, entry) for entry in f.list_of("implied", dict)]
+    splits = []
+    for entry in f.list_of("split", dict):
+        if set(entry) != {"repository", "tag"} or not all(isinstance(v, str) for v in entry.values()):
+            raise f.fail("split", "each entry needs 'repository' and 'tag' (paths)")
+        splits.append(SplitPaths(f.compile("split", entry["repository"]), f.compile("split", entry["tag"])))
     return Rule(
         id=f.string("id"),
         description=f.string("description"),
@@ -279,6 +298,7 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
         items=f.paths("items"),
         data=tuple(data),
         implied=tuple(implied),
+        split=tuple(splits),
     )
 
 

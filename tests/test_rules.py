@@ -147,3 +147,39 @@ def test_plain_paths_evaluate_as_jsonpath_ng_compiles_them() -> None:
         full = compile_with_jsonpath(text)
         for doc in documents:
             assert [(id(n), p) for n, p in simple(doc, ())] == [(id(n), p) for n, p in full(doc, ())], text
+
+
+def test_the_fast_path_never_skips_a_kind_whose_rules_look_somewhere() -> None:
+    """cannot_hold_images reads a document's kind from its text and skips documents whose rules
+    look nowhere; every rule that looks anywhere but at schema defaults must keep its kinds read
+    (a rule field added later and forgotten there would silently skip its kinds)."""
+    from postrender.pipeline import cannot_hold_images
+
+    rules = load_rules()
+    checked = 0
+    for rule in rules.rules:
+        if not rule.looks_past_schema_defaults:
+            continue
+        for match in rule.match:
+            for kind in match.kinds:
+                if "*" in kind or match.group == "*":
+                    continue
+                api_version = f"{match.group}/v1" if match.group else "v1"
+                text = f"apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: x\nspec: {{}}\n"
+                assert not cannot_hold_images(text, rules), (rule.id, kind)
+                checked += 1
+    assert checked > 80
+
+
+def test_every_place_a_rule_can_look_counts_for_the_fast_path() -> None:
+    """Each Rule field that names places to look makes looks_past_schema_defaults true on its own."""
+    import dataclasses
+
+    from postrender.rules import Rule
+
+    plain = {"id", "description", "source", "match", "image_location", "container_location", "schema_defaults"}
+    for field in dataclasses.fields(Rule):
+        if field.name in plain:
+            continue
+        rule = Rule(id="a/b", description="d", source="s", match=(), **{field.name: (object(),)})  # type: ignore[arg-type]
+        assert rule.looks_past_schema_defaults, field.name
