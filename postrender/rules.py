@@ -25,6 +25,7 @@ DATA_ENCODINGS = ("text", "base64")
 class KindMatch:
     group: str  # "" is the core group, "*" any group
     kinds: tuple[str, ...]
+    versions: tuple[str, ...] = ()  # only these API versions (v1, v1beta1); empty: any
 
 
 class CompiledPath:
@@ -132,13 +133,13 @@ class RuleSet:
     rules: tuple[Rule, ...]
 
     @functools.cached_property
-    def _index(self) -> dict[tuple[str, str], tuple[Rule, ...]]:
-        index: dict[tuple[str, str], list[Rule]] = {}
+    def _index(self) -> dict[tuple[str, str], tuple[tuple[Rule, tuple[str, ...]], ...]]:
+        index: dict[tuple[str, str], list[tuple[Rule, tuple[str, ...]]]] = {}
         for rule in self.rules:
             for match in rule.match:
                 for kind in match.kinds:
                     if "*" not in kind:
-                        index.setdefault((match.group, kind), []).append(rule)
+                        index.setdefault((match.group, kind), []).append((rule, match.versions))
         return {key: tuple(value) for key, value in index.items()}
 
     @functools.cached_property
@@ -146,11 +147,12 @@ class RuleSet:
         return tuple((m.group, k, r) for r in self.rules for m in r.match for k in m.kinds if "*" in k)
 
     def for_kind(self, api_version: str | None, kind: str | None) -> tuple[Rule, ...]:
-        """Rules matching a document's apiVersion group and kind (the version does not matter)."""
+        """Rules matching a document's apiVersion group and kind (and version, where a match names versions)."""
         if not kind:
             return ()
-        group = api_version.rpartition("/")[0] if api_version and "/" in api_version else ""
-        found = self._index.get((group, kind), ()) + self._index.get(("*", kind), ())
+        group, _, version = api_version.rpartition("/") if api_version and "/" in api_version else ("", "", api_version or "")
+        candidates = self._index.get((group, kind), ()) + self._index.get(("*", kind), ())
+        found = tuple(dict.fromkeys(rule for rule, versions in candidates if not versions or version in versions))
         if self._globs:
             from fnmatch import fnmatchcase
 
@@ -248,10 +250,13 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
         group, kinds = entry.get("group"), entry.get("kinds")
         if not isinstance(group, str) or not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) and k for k in kinds):
             raise f.fail("match", "each entry needs 'group' (a string, \"\" for the core group) and 'kinds' (a list of kind names)")
-        extra = sorted(set(entry) - {"group", "kinds"})
+        extra = sorted(set(entry) - {"group", "kinds", "versions"})
         if extra:
             raise f.fail("match", f"unknown key(s) {', '.join(extra)}")
-        matches.append(KindMatch(group, tuple(kinds)))
+        versions = entry.get("versions", [])
+        if not isinstance(versions, list) or not all(isinstance(v, str) and v for v in versions):
+            raise f.fail("match", "'versions' is a list of API versions such as v1, v1beta1")
+        matches.append(KindMatch(group, tuple(kinds), tuple(versions)))
     if not matches:
         raise f.fail("match", "at least one {group, kinds} entry is needed")
     named = []

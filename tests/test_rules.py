@@ -183,3 +183,17 @@ def test_every_place_a_rule_can_look_counts_for_the_fast_path() -> None:
             continue
         rule = Rule(id="a/b", description="d", source="s", match=(), **{field.name: (object(),)})  # type: ignore[arg-type]
         assert rule.looks_past_schema_defaults, field.name
+
+
+def test_a_match_may_name_api_versions(tmp_path: Path) -> None:
+    rule_file = tmp_path / "versions.yaml"
+    rule_file.write_text("rules:\n  - id: a/v1\n    description: d\n    match: [{group: x.io, kinds: [K], versions: [v1]}]\n"
+                         "    images: [$.spec.image]\n  - id: a/any\n    description: d\n    match: [{group: x.io, kinds: [K]}]\n"
+                         "    images: [$.spec.other]\n")
+    rules = load_rules((rule_file,))
+    assert [r.id for r in rules.for_kind("x.io/v1", "K")] == ["a/v1", "a/any"]
+    assert [r.id for r in rules.for_kind("x.io/v1beta1", "K")] == ["a/any"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - id: a/b\n    description: d\n    match: [{group: x.io, kinds: [K], versions: v1}]\n")
+    with pytest.raises(ConfigError, match="versions"):
+        load_rules((bad,))
