@@ -244,6 +244,11 @@ class _Matcher:
             self.implied(root, prefix, implied)
         for pair in rule.split:
             self.split_paths(root, prefix, pair)
+        for path in rule.versions_or_images:
+            for node, parts in path.evaluate(root, prefix):
+                # Grafana operator's spec.version: "10.4.3" is a version, "docker.io/grafana/grafana:10.4.3" an image
+                if isinstance(node, ScalarNode) and any(c in node.value for c in "/@") and parse_reference(node.value):
+                    self.image_field(node, parts, rule.image_location)
         seen: set[int] = set()
         for path in rule.items:
             for node, parts in path.evaluate(root, prefix):

@@ -115,6 +115,7 @@ class Rule:
     data: tuple[DataMap, ...] = ()
     implied: tuple[Implied, ...] = ()
     split: tuple[SplitPaths, ...] = ()
+    versions_or_images: tuple[CompiledPath, ...] = ()  # a version (left alone) or a whole reference (an image)
 
     @property
     def looks(self) -> bool:
@@ -125,7 +126,7 @@ class Rule:
     def looks_past_schema_defaults(self) -> bool:
         """Whether it looks anywhere but at CRD schema defaults (which a quick text test can rule out)."""
         return any((self.pod_specs, self.containers, self.images, self.named_values, self.pull_secrets,
-                    self.items, self.data, self.implied, self.split))
+                    self.items, self.data, self.implied, self.split, self.versions_or_images))
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def load_rule_file(path: Path, eager: bool = True) -> list[Rule]:
 
 _RULE_FIELDS = {
     "id", "description", "match", "podSpecs", "containers", "images", "imageLocation",
-    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data", "implied", "split",
+    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data", "implied", "split", "versionsOrImages",
 }
 
 
@@ -304,6 +305,7 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
         data=tuple(data),
         implied=tuple(implied),
         split=tuple(splits),
+        versions_or_images=f.paths("versionsOrImages"),
     )
 
 
