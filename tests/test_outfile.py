@@ -76,6 +76,17 @@ def test_replaced_file_keeps_its_mode(tmp_path: Path, mode: int) -> None:
     assert stat.S_IMODE(target.stat().st_mode) == mode
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root can give a file away")
+def test_replaced_file_keeps_its_owner(tmp_path: Path) -> None:
+    target = tmp_path / "owned.json"
+    target.write_text("old\n")
+    os.chown(target, 4321, 4321)
+    target.chmod(0o2640)  # setgid too: chown would clear it, so the mode is set after
+    outfile.write_output(target, "new\n")
+    info = target.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (4321, 4321, 0o2640)
+
+
 @pytest.mark.parametrize("link", ["absolute", "relative", "chain", "dangling", "into-other-dir"])
 def test_symlink_is_followed_and_kept(tmp_path: Path, link: str) -> None:
     real = tmp_path / ("other" if link == "into-other-dir" else ".") / "real.json"
