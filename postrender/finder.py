@@ -14,7 +14,7 @@ from typing import Any
 from . import heuristics, split
 from .discovery import Found, Search, decode_value, search_data, value_name
 from .errors import InputError, Where
-from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items
+from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items, written
 from .paths import PathPart, format_path
 from .reference import parse_reference
 from .rules import CompiledPath, Implied, NamedValues, Rule, RuleSet, SplitPaths
@@ -268,6 +268,9 @@ class _Matcher:
             return
         if node.style == "" and node.value in ("", "~", "null", "Null", "NULL"):
             return  # an optional field left unset
+        if _typed(node):  # image: true, image: 2 — not strings (Kubernetes refuses them): never an image
+            self.out.not_references.append(f"{self.ctx.where(node, path)}: {node.value!r} is not a string; left as is")
+            return
         prefixed = heuristics.transport(node.value)
         if prefixed is not None:  # oci://REF (a model or package kept as an OCI image)
             self.add(node, prefixed[0], prefixed[1], f"{format_path(parts)} (after {prefixed[2]})", location, self.parent_of(parts), parts[-1])
@@ -389,7 +392,7 @@ class _Matcher:
                 continue
             for prop, prop_schema in items(node):
                 default = get(prop_schema, "default")
-                if heuristics.is_candidate_key(prop) and isinstance(default, ScalarNode) and default.value:
+                if heuristics.is_candidate_key(prop) and isinstance(default, ScalarNode) and default.value and not _typed(default):
                     if parse_reference(default.value) is not None:
                         self.add(default, 0, default.value, format_path((*node_parts, prop, "default")), "crd-schema-default",
                                  prop_schema, "default")
@@ -631,6 +634,15 @@ def _walk(root: Node, prefix: tuple[PathPart, ...], skip: tuple[str, ...] = ()) 
 _ENV = NamedValues(CompiledPath("$.env"), "value")
 
 
+def _typed(node: ScalarNode) -> bool:
+    """A plain scalar YAML reads as a bool, number, null or timestamp, not as a string."""
+    if node.style:
+        return False
+    from yaml.resolver import Resolver
+
+    return Resolver().resolve(ScalarNode, node.value, (True, False)) != "tag:yaml.org,2002:str"
+
+
 def _mark_of(node: Node) -> Scalar:
     """A node's position as a Scalar (for messages about a place that holds no string)."""
     mark = node.start_mark
@@ -644,7 +656,7 @@ def _insertion(text: str | None, mapping: MappingNode, key: str) -> tuple[Scalar
     if text is None:
         return where, None
     start, end = mapping.start_mark.index, mapping.end_mark.index
-    keys = [k for k, _ in mapping.value if start <= k.start_mark.index < end]  # written here (not merged in)
+    keys = [k for k, _ in written(mapping) if start <= k.start_mark.index < end]  # as written: not merged in
     eol = "\r\n" if "\r\n" in text[start:end] or text[end - 2:end] == "\r\n" else "\n"
     if mapping.flow_style or not keys:
         brace = text.find("{", start, end)

@@ -263,3 +263,13 @@ def test_transports_say_image_in_any_custom_resource(value: str, expected: str) 
     result = render(stream, **REGISTRY)
     assert result.output == stream.replace(value, expected)
     assert not result.plan.candidates_left
+
+
+def test_typed_scalars_in_image_fields_are_not_images() -> None:
+    """``image: true`` is a bool (Kubernetes refuses it): reported, never rewritten as docker.io/library/true."""
+    stream = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - {name: a, image: true}\n"
+              "    - {name: b, image: 2}\n    - {name: c, image: \"true\"}\n")
+    result = render(stream, **REGISTRY)
+    assert "image: true}" in result.output and "image: 2}" in result.output
+    assert 'image: "registry.intern/civitas/library/true"' in result.output  # a quoted "true" is a string
+    assert sum("is not a string" in w for w in result.warnings) == 2

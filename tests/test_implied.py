@@ -116,3 +116,9 @@ def test_rule_schema(tmp_path: Path, entry: str, problem: str | None) -> None:
     else:
         with pytest.raises(ConfigError, match=problem):
             load_rule_file(path)
+
+
+def test_implied_image_goes_before_a_merge_key_never_into_the_merged_mapping() -> None:
+    stream = KIBANA.replace("  version: 8.19.0\n  count: 1\n", "  <<: {version: 8.19.0, count: 1}\n  config: {}\n")
+    out = render(stream, **REGISTRY).output
+    assert "spec:\n  image: registry.intern/civitas/kibana/kibana:8.19.0\n  <<: {version: 8.19.0, count: 1}\n" in out
