@@ -640,7 +640,8 @@ def _typed(node: ScalarNode) -> bool:
         return False
     from yaml.resolver import Resolver
 
-    return Resolver().resolve(ScalarNode, node.value, (True, False)) != "tag:yaml.org,2002:str"
+    tag: str = Resolver().resolve(ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+    return tag != "tag:yaml.org,2002:str"
 
 
 def _mark_of(node: Node) -> Scalar:
