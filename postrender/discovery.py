@@ -41,8 +41,8 @@ class Found:
     old: str  # the characters to replace
     ref: str  # the whole reference they belong to
     path: str  # where, for people
-    how: str  # the heuristic: image-key, qualified, list, flag, docker, split, embedded:<rule>, text
-    part: str | None = None  # None: ``old`` is the whole reference; else the split part ("registry", "name")
+    how: str  # the heuristic: image-key, qualified, list, qualified-list, flag, transport, split, embedded:<rule>, text
+    part: str | None = None  # None: ``old`` is the whole reference; else the split part (split.part_text)
     candidate: bool = False
     qualified: bool = False  # names its registry (and a tag or digest): evidence enough under any key
 
@@ -100,7 +100,7 @@ def search_data(values: dict[str, str], sink_for: Callable[[str], Sink], path: C
         claimed.update(members.values())
     for key, text in values.items():
         if key not in claimed:
-            Search(sink_for(key), rules, doc).string(text, key, path(key), _same, config_name=key)
+            Search(sink_for(key), rules, doc).string(text, key, path(key), same_place, config_name=key)
 
 
 def value_name(scalars: dict[str, ScalarNode]) -> str | None:
@@ -109,7 +109,8 @@ def value_name(scalars: dict[str, ScalarNode]) -> str | None:
     return name.value if name is not None and "value" in scalars else None
 
 
-def _same(offset: int, old: str) -> int:
+def same_place(offset: int, old: str) -> int:
+    """``to_outer`` for a string searched where it is written: its coordinates are the outer ones."""
     return offset
 
 
@@ -149,7 +150,7 @@ class Search:
     def embedded_only(self, text: str, key: str, path: str) -> None:
         """Search ``text`` only if it is an embedded config (annotation values: plain ones are labels of a sort)."""
         if self.depth < MAX_DEPTH:
-            self._embedded(text, key, path, _same, key)
+            self._embedded(text, key, path, same_place, key)
 
     def _report(self, found: Found, to_outer: Callable[[int, str], int | None]) -> None:
         outer = to_outer(found.offset, found.old)

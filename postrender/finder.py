@@ -12,7 +12,7 @@ from sys import intern
 from typing import Any
 
 from . import heuristics, split
-from .discovery import Found, Search, decode_value, search_data, value_name
+from .discovery import Found, Search, decode_value, same_place, search_data, value_name
 from .errors import InputError, Where
 from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items, written
 from .paths import PathPart, format_path
@@ -602,12 +602,8 @@ class Sweep:
         if alias_span(self.text, parent, parts[-1], node) is not None:
             return  # reached through an alias: its anchor is searched where it is written
         sink = ValueSink(self.ctx, self.out, node, None, policy, "heuristic/sweep")
-        Search(sink, self.rules, self.ctx).string(node.value, key, format_path(parts), _same_offset,
+        Search(sink, self.rules, self.ctx).string(node.value, key, format_path(parts), same_place,
                                                   config_name=key, image_context=image_context)
-
-
-def _same_offset(offset: int, old: str) -> int:
-    return offset
 
 
 def _walk(root: Node, prefix: tuple[PathPart, ...], skip: tuple[str, ...] = ()) -> Iterator[tuple[Node, tuple[PathPart, ...]]]:
