@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "values": "postrender.commands.values:values",
     "helm-plugin": "postrender.commands.helm_plugin:helm_plugin",
     "verify": "postrender.commands.verify:verify",
+    "harbor": "postrender.commands.harbor:harbor",
 }
 
 
@@ -69,6 +70,7 @@ USED_SETTINGS: dict[str, tuple[str, ...]] = {
     "values": ("registry", "folder", "pull_secrets", "exclude", "config", "strict", "log_file"),
     "secret": ("registry", "pull_secrets", "config", "log_file"),
     "verify": ("registry", "folder", "exclude", "rules", "config", "rewrite_candidates", "log_file"),
+    "harbor_sync": ("registry", "folder", "exclude", "rules", "config", "rewrite_candidates", "log_file"),
 }
 _BEFORE = "civitas_postrender.before_subcommand"  # ctx.meta key: options given before the subcommand
 

@@ -21,6 +21,7 @@ Harbor semantics the bodies rely on (goharbor/harbor
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -36,6 +37,7 @@ from .plain import safe_name, to_json
 # Harbor keeps a policy's filters as JSON in varchar(1024); stay clear of the edge.
 FILTERS_MAX = 1000
 POLICY_NAME_MAX = 256
+REGISTRY_NAME_MAX = 64  # controller/registry/controller.go refuses longer endpoint names
 
 # Harbor's adapter types for the public registries it knows by name.
 REGISTRY_TYPES = {
@@ -95,9 +97,8 @@ def bodies(listing: dict[str, Any]) -> tuple[dict[str, Any], list[Note]]:
     registries = [_registry_body(domain) for domain in domains]
     policies: list[dict[str, Any]] = []
     for (domain, namespace, count) in sorted(wanted):
-        for repositories, tags in _policy_filters(wanted[(domain, namespace, count)]):
-            policies.append(_policy_body(domain, repositories, tags, registry, namespace, count))
-    _unique_names(policies)
+        for repositories, tags, part in _policy_filters(wanted[(domain, namespace, count)]):
+            policies.append(_policy_body(domain, repositories, tags, registry, folder, namespace, count, part))
     skipped = [n for n in notes if n.skipped]
     body = {"registry": registry, "folder": folder, "registries": registries, "policies": policies,
             "skipped": [{"source": s.source, "reason": s.reason} for s in skipped]}
@@ -134,14 +135,32 @@ def _selecting_tag(image: dict[str, Any]) -> str | None:
     return None if image["digest"] else "latest"
 
 
+def endpoint_name(domain: str) -> str:
+    """The name of the registry endpoint for ``domain``: the domain, cut and hashed past Harbor's 64 characters."""
+    if len(domain) <= REGISTRY_NAME_MAX:
+        return domain
+    return f"{domain[:REGISTRY_NAME_MAX - 11]}-{_digest(domain)}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+
+
+def managed_marker(folder: str | None) -> str:
+    """Ends the description of every policy written here: ``harbor sync`` updates and deletes the
+    policies that carry the marker of its folder, and never touches any other."""
+    return f"[managed by civitas-postrender, {'folder ' + folder if folder else 'flat scheme'}]"
+
+
 def _registry_body(domain: str) -> dict[str, Any]:
     kind, url = REGISTRY_TYPES.get(domain, ("docker-registry", f"https://{domain}"))
-    return {"name": domain, "type": kind, "url": url, "insecure": False,
+    return {"name": endpoint_name(domain), "type": kind, "url": url, "insecure": False,
             "description": f"source of mirrored images ({domain}), created by civitas-postrender"}
 
 
-def _policy_filters(repositories: dict[str, set[str]]) -> list[tuple[list[str], list[str]]]:
-    """(repositories, tags) pairs whose name x tag product is exactly the wanted set.
+def _policy_filters(repositories: dict[str, set[str]]) -> list[tuple[list[str], list[str], int | None]]:
+    """(repositories, tags, part) whose name x tag product is exactly the wanted set; ``part``
+    numbers the tag chunks of repositories whose tags need more than one policy.
 
     Repositories share a policy only when they sit in one parent path (alternation works per
     path component) and want the very same tags (the tag filter applies to every repository).
@@ -150,21 +169,21 @@ def _policy_filters(repositories: dict[str, set[str]]) -> list[tuple[list[str], 
     for repository, tags in repositories.items():
         parent = repository.rpartition("/")[0]
         groups[(parent, tuple(sorted(tags)))].append(repository)
-    result: list[tuple[list[str], list[str]]] = []
+    result: list[tuple[list[str], list[str], int | None]] = []
     for (_, wanted_tags), repos in sorted(groups.items()):
         result += _split(sorted(repos), list(wanted_tags))
     return result
 
 
-def _split(repositories: list[str], tags: list[str]) -> list[tuple[list[str], list[str]]]:
+def _split(repositories: list[str], tags: list[str]) -> list[tuple[list[str], list[str], int | None]]:
     """Cut a group so that each policy's filters fit Harbor's column; every cut keeps exactness."""
     widest = max(len(name_filter([r])) for r in repositories)
     tag_chunks = _chunks(tags, tag_filter, lambda value: _filters_length(widest, len(value)))
-    out: list[tuple[list[str], list[str]]] = []
-    for chunk in tag_chunks:
+    out: list[tuple[list[str], list[str], int | None]] = []
+    for part, chunk in enumerate(tag_chunks, 1):
         tag_length = len(tag_filter(chunk))
         for repos in _chunks(repositories, name_filter, lambda value: _filters_length(len(value), tag_length)):
-            out.append((repos, chunk))
+            out.append((repos, chunk, part if len(tag_chunks) > 1 else None))
     return out
 
 
@@ -199,15 +218,15 @@ def _filters(name: str, tag: str) -> list[dict[str, str]]:
     return [{"type": "name", "value": name}, {"type": "tag", "value": tag, "decoration": "matches"}]
 
 
-def _policy_body(domain: str, repositories: list[str], tags: list[str], registry: str, namespace: str,
-                 count: int) -> dict[str, Any]:
+def _policy_body(domain: str, repositories: list[str], tags: list[str], registry: str, folder: str | None,
+                 namespace: str, count: int, part: int | None) -> dict[str, Any]:
     kind, url = REGISTRY_TYPES.get(domain, ("docker-registry", f"https://{domain}"))
     prefix = f"{registry}/{namespace}" if namespace else registry
     return {
-        "name": _policy_name(namespace, domain, repositories),
+        "name": _policy_name(domain, repositories, namespace, count, part),
         "description": f"civitas-postrender: pull {len(repositories)} repositor{'y' if len(repositories) == 1 else 'ies'} "
-                       f"x {len(tags)} tag(s) from {domain} into {prefix}",
-        "src_registry": {"name": domain, "type": kind, "url": url},
+                       f"x {len(tags)} tag(s) from {domain} into {prefix} {managed_marker(folder)}",
+        "src_registry": {"name": endpoint_name(domain), "type": kind, "url": url},
         "dest_namespace": namespace,
         "dest_namespace_replace_count": count,
         "filters": _filters(name_filter(repositories), tag_filter(tags)),
@@ -218,24 +237,15 @@ def _policy_body(domain: str, repositories: list[str], tags: list[str], registry
     }
 
 
-def _policy_name(namespace: str, domain: str, repositories: list[str]) -> str:
+def _policy_name(domain: str, repositories: list[str], namespace: str, count: int, part: int | None) -> str:
+    """Readable, and the same for the same repositories wherever and in whatever order they are listed:
+    a hash of what the policy selects and where it puts it, never its tags (a tag change keeps the name,
+    so the policy is updated in place)."""
     base = "-".join([namespace or "flat", domain, repositories[0]])
     if len(repositories) > 1:
         base += f"-and-{len(repositories) - 1}"
-    return safe_name(base)[: POLICY_NAME_MAX - 8]
-
-
-def _unique_names(policies: list[dict[str, Any]]) -> None:
-    """Splits of one group share a base name: number them, in their (sorted) order."""
-    counts: dict[str, int] = defaultdict(int)
-    for policy in policies:
-        counts[policy["name"]] += 1
-    seen: dict[str, int] = defaultdict(int)
-    for policy in policies:
-        name = policy["name"]
-        if counts[name] > 1:
-            seen[name] += 1
-            policy["name"] = f"{name}-{seen[name]}"
+    identity = json.dumps([domain, sorted(repositories), namespace, count, part])
+    return f"{safe_name(base)[: POLICY_NAME_MAX - 11]}-{_digest(identity)}"
 
 
 def _write(listing: dict[str, Any], warn: Callable[[str], None]) -> str:
