@@ -16,8 +16,8 @@ from .discovery import Found, Search, decode_value, same_place, search_data, val
 from .errors import InputError, Where
 from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items, written
 from .paths import PathPart, format_path
-from .reference import parse_reference
-from .rules import CompiledPath, Implied, NamedValues, Rule, RuleSet, SplitPaths
+from .reference import has_explicit_registry, parse_reference
+from .rules import CompiledPath, Implied, Listed, NamedValues, Rule, RuleSet, SplitPaths
 
 POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 CANDIDATE_RULE = "heuristic/image-key"
@@ -135,6 +135,7 @@ class Findings:
     implied: list[ImpliedRequest] = field(default_factory=list)
     tables: dict[str, dict[str, str]] = field(default_factory=dict)  # env var -> version -> image (version=image lists)
     registry_settings: list[Site] = field(default_factory=list)  # text: the registry an operator prefixes images with
+    claimed: list[int] = field(default_factory=list)  # starts of scalars a rule read as parts of an image (not swept)
 
 
 def context_of(root: Node, index: int, template: str | None, line_offset: int = 0, piece: int = 0) -> DocContext:
@@ -163,7 +164,7 @@ def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tup
     ``text`` (the stream the nodes were composed from) lets large subtrees be skipped when
     their text cannot hold what a walk would look for.
     """
-    first = len(out.sites)
+    first, first_claimed = len(out.sites), len(out.claimed)
     matched = rules.for_kind(ctx.api_version, ctx.kind)
     for rule in matched:
         _Matcher(rule, ctx, rules, out, text).run(root, prefix, _ancestors)
@@ -171,7 +172,7 @@ def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tup
         sweep = Sweep(ctx, rules, out, text)
         sweep.annotations(root, prefix)
         if (not matched or is_custom_resource(ctx)) and all(rule.looks for rule in matched):
-            sweep.run(root, prefix, ruled=bool(matched), first=first)
+            sweep.run(root, prefix, ruled=bool(matched), first=first, parts_read=out.claimed[first_claimed:])
     _dedupe(out.sites, first)
 
 
@@ -188,11 +189,12 @@ def _by_shape(rule: str) -> bool:
 
 def _dedupe(sites: list[Site], first: int) -> None:
     """One site per place: a rule's own find wins over a heuristic's (a ConfigMap key a rule names)."""
-    kept: dict[tuple[int, int, str | None, tuple[int, int] | None], int] = {}
+    kept: dict[tuple[int, int, str | None, tuple[int, int] | None, str], int] = {}
     drop: set[int] = set()
     for index in range(first, len(sites)):
         site = sites[index]
-        key = (site.node.start, site.offset, site.part, site.alias)  # an anchor reached through aliases: each alias counts
+        # an anchor reached through aliases: each alias counts; images listed from parts may share a part
+        key = (site.node.start, site.offset, site.part, site.alias, site.text)
         if key not in kept:
             kept[key] = index
         elif _by_shape(sites[kept[key]].rule) and not _by_shape(site.rule):
@@ -244,6 +246,8 @@ class _Matcher:
             self.implied(root, prefix, implied)
         for pair in rule.split:
             self.split_paths(root, prefix, pair)
+        for listed in rule.listed:
+            self.listed(root, prefix, listed)
         for path in rule.versions_or_images:
             for node, parts in path.evaluate(root, prefix):
                 # Grafana operator's spec.version: "10.4.3" is a version, "docker.io/grafana/grafana:10.4.3" an image
@@ -396,6 +400,24 @@ class _Matcher:
                     if parse_reference(default.value) is not None:
                         self.add(default, 0, default.value, format_path((*node_parts, prop, "default")), "crd-schema-default",
                                  prop_schema, "default")
+
+    def listed(self, root: Node, prefix: tuple[PathPart, ...], listed: Listed) -> None:
+        """An image joined from parts (``{$.spec.hub}/{$.spec.values.pilot.image}:{$.spec.tag}``):
+        listed when every part is there and they join to a reference; the parts are claimed."""
+        ref, nodes = listed.template, []
+        for text, path in listed.placeholders:
+            found = [n for n, _ in path.evaluate(root, prefix) if isinstance(n, ScalarNode) and n.value.strip()]
+            if not found:
+                return
+            ref = ref.replace("{" + text + "}", found[0].value.strip())
+            nodes.append(found[0])
+        if parse_reference(ref) is None:
+            return  # a part is a whole reference itself: the sweep reads it
+        # the parts are read here, except a registry part (hub), which the sweep rewrites as a registry setting
+        self.out.claimed.extend(n.start_mark.index for n in nodes if not has_explicit_registry(n.value.strip() + "/x"))
+        anchor = Scalar.of(nodes[-1]) if nodes else _mark_of(root)
+        self.out.sites.append(Site(self.ctx, anchor, 0, intern(ref), intern(f"{listed.template} (listed)"), self.rule.id,
+                                   "listed", implied=True))
 
     def split_paths(self, root: Node, prefix: tuple[PathPart, ...], pair: SplitPaths) -> None:
         """A repository field whose tag is another field: the repository is rewritten, the tag stays."""
@@ -564,9 +586,9 @@ class Sweep:
                 sink = ValueSink(self.ctx, self.out, value, None, "data", "heuristic/annotation")
                 Search(sink, self.rules, self.ctx).embedded_only(value.value, key, format_path((*prefix, "metadata", "annotations", key)))
 
-    def run(self, root: MappingNode, prefix: tuple[PathPart, ...], ruled: bool, first: int) -> None:
+    def run(self, root: MappingNode, prefix: tuple[PathPart, ...], ruled: bool, first: int, parts_read: list[int]) -> None:
         policy = "ruled" if ruled else "unruled"
-        claimed = {site.node.start for site in self.out.sites[first:]}
+        claimed = {site.node.start for site in self.out.sites[first:]} | set(parts_read)
         for node, parts in _walk(root, prefix, skip=("metadata", "status")):
             if isinstance(node, MappingNode):
                 self._mapping(node, parts, policy, claimed)

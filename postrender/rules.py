@@ -90,6 +90,15 @@ class Implied:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """An image an operator joins from several fields (Istio's ``{hub}/{image}:{tag}``): listed for
+    the mirror; the fields stay as they are (a registry setting among them is rewritten)."""
+
+    template: str
+    placeholders: tuple[tuple[str, CompiledPath], ...]
+
+
+@dataclass(frozen=True)
 class SplitPaths:
     """An image whose repository and tag are separate fields (argocd-operator's ``image`` + ``version``)."""
 
@@ -116,6 +125,7 @@ class Rule:
     implied: tuple[Implied, ...] = ()
     split: tuple[SplitPaths, ...] = ()
     versions_or_images: tuple[CompiledPath, ...] = ()  # a version (left alone) or a whole reference (an image)
+    listed: tuple[Listed, ...] = ()  # images the operator joins from parts (hub + image + tag): listed, never written
 
     @property
     def looks(self) -> bool:
@@ -126,7 +136,7 @@ class Rule:
     def looks_past_schema_defaults(self) -> bool:
         """Whether it looks anywhere but at CRD schema defaults (which a quick text test can rule out)."""
         return any((self.pod_specs, self.containers, self.images, self.named_values, self.pull_secrets,
-                    self.items, self.data, self.implied, self.split, self.versions_or_images))
+                    self.items, self.data, self.implied, self.split, self.versions_or_images, self.listed))
 
 
 @dataclass(frozen=True)
@@ -201,7 +211,7 @@ def load_rule_file(path: Path, eager: bool = True) -> list[Rule]:
 
 _RULE_FIELDS = {
     "id", "description", "match", "podSpecs", "containers", "images", "imageLocation",
-    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data", "implied", "split", "versionsOrImages",
+    "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data", "implied", "split", "versionsOrImages", "listed",
 }
 
 
@@ -306,6 +316,7 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
         implied=tuple(implied),
         split=tuple(splits),
         versions_or_images=f.paths("versionsOrImages"),
+        listed=tuple(Listed(t, tuple((p, f.compile("listed", p)) for p in _PLACEHOLDER.findall(t))) for t in f.list_of("listed", str)),
     )
 
 

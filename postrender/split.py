@@ -78,7 +78,7 @@ def find_block(values: Mapping[str, object], image_context: bool, global_registr
     where the context says image (``image: {name: x, tag: y}``) or the name carries a registry,
     because those keys are common in other settings.
     """
-    tag_key = _tag_key(values)
+    tag_key = _tag_key(values, image_context)
     name_key = next((k for k in name_keys if isinstance(values.get(k), str) and values.get(k)), None)
     if name_key is None:
         return None
@@ -158,11 +158,14 @@ def prefix_pairs(values: Mapping[str, str]) -> list[tuple[str, str, str]]:
     return pairs
 
 
-def _tag_key(values: Mapping[str, object]) -> str | None:
+def _tag_key(values: Mapping[str, object], image_context: bool = False) -> str | None:
     """The key holding the tag: ``tag``, or one that says image tag or version (``imageTag``,
-    ``defaultImageVersion``, as KServe's explainer settings); a bare ``version`` never."""
+    ``defaultImageVersion``, as KServe's explainer settings); a bare ``version`` only where the
+    context says image (Linkerd's ``image: {name, version}``)."""
     if "tag" in values:
         return "tag"
+    if image_context and isinstance(values.get("version"), str):
+        return "version"
     return next((k for k in values if _TAG_ALIAS.match(k)), None)
 
 

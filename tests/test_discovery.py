@@ -10,6 +10,7 @@ import yaml
 
 from postrender.errors import InputError
 from postrender.split import find_block, flat_blocks
+from postrender.settings import Settings
 from postrender.testing import render
 
 REGISTRY = {"registry": "registry.intern", "folder": "civitas"}
@@ -273,3 +274,24 @@ def test_typed_scalars_in_image_fields_are_not_images() -> None:
     assert "image: true}" in result.output and "image: 2}" in result.output
     assert 'image: "registry.intern/civitas/library/true"' in result.output  # a quoted "true" is a string
     assert sum("is not a string" in w for w in result.warnings) == 2
+
+
+def test_name_and_version_under_an_image_key_are_one_image() -> None:
+    """Linkerd keeps {name, version} under image: the version is the tag (only where the key says image)."""
+    stream = configmap('  proxy.json: \'{"proxy": {"image": {"name": "cr.l5d.io/linkerd/proxy", "version": "stable-2.14.10"}},'
+                       ' "chart": {"name": "my-chart", "version": "1.2"}}\'\n')
+    result = render(stream, **REGISTRY)
+    assert '"name": "registry.intern/civitas/linkerd/proxy", "version": "stable-2.14.10"' in result.output
+    assert '"chart": {"name": "my-chart", "version": "1.2"}' in result.output
+    assert [s.text for s, _ in result.plan.rewrites] == ["cr.l5d.io/linkerd/proxy:stable-2.14.10"]
+
+
+def test_images_joined_from_parts_are_listed_and_their_parts_stay() -> None:
+    stream = ("apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: m\nspec:\n  hub: docker.io/istio\n"
+              "  tag: 1.24.2\n  values:\n    pilot:\n      image: pilot\n")
+    result = render(stream, **REGISTRY)
+    assert result.output == stream.replace("hub: docker.io/istio", "hub: registry.intern/civitas/istio")
+    listed = result.image_list(Settings(**REGISTRY))["images"]
+    assert [(i["source"], i["target"], i.get("implied")) for i in listed] == [
+        ("docker.io/istio/pilot:1.24.2", "registry.intern/civitas/istio/pilot:1.24.2", True)]
+    assert not result.plan.candidates_left  # the bare name is read as a part, not reported as docker.io/library/pilot
