@@ -33,7 +33,7 @@ class BuiltStream:
     size: int  # bytes
     documents: int
     copies: float  # corpus copies it holds (by bytes)
-    unrenamed: int  # documents dropped from a copy because their name could not be changed
+    unrenamed: int  # documents of a copy kept with their original name (it could not be changed)
 
 
 def corpus_files(corpus: Path | None, fixtures: Path) -> tuple[list[Path], str]:
@@ -124,9 +124,9 @@ def build_stream(documents: list[Document], corpus_size: int, target: int, path:
             if fraction < 1.0 and taken + len(doc.text) / 2 > fraction * seen:
                 continue
             text = doc.text if copy == 0 else rename(doc, f"c{copy}")
-            if text is None:
+            if text is None:  # kept as is: every copy holds every document (kustomize may refuse the duplicate)
                 unrenamed += 1
-                continue
+                text = doc.text
             pieces.append(text)
             taken += len(text)
             count += 1
