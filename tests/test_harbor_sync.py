@@ -263,3 +263,37 @@ def test_the_test_server_behaves_as_harbor(harbor: HarborServer) -> None:
     with pytest.raises(PostrenderError, match="HTTP 401"):
         Harbor(harbor.url, Credentials(USER, "wrong"), insecure=True).list("/registries")
     harbor.violations.clear()  # the bogus field above was refused on purpose
+
+
+def test_the_readme_ansible_task_runs_as_written(tmp_path: Path) -> None:
+    """The playbook task of the README's Ansible section: its argv, with the inventory's values put in."""
+    import yaml
+
+    from conftest import CLI, ROOT, cli_env
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("- name: Harbor replicates every image the releases pull")
+    task = yaml.safe_load(readme[start:readme.index("```", start)])[0]
+    server = HarborServer(tls_certificate(tmp_path))
+    try:
+        images = tmp_path / "images"
+        images.mkdir()
+        written = run_cli(["--registry", "registry.intern", "--folder", "civitas", "--images-out", str(images / "a.json"),
+                           str(stream(tmp_path, *IMAGES))])
+        assert written.returncode == 0, written.stderr.decode()
+        values = {"harbor_host": server.url.removeprefix("https://"), "playbook_dir": str(tmp_path),
+                  "harbor_admin": USER, "harbor_password": PASSWORD}
+        argv = [arg.replace("{{ ", "{").replace(" }}", "}").format(**values) for arg in task["ansible.builtin.command"]["argv"]]
+        assert argv[0] == "civitas-postrender"
+        env = {key: value.replace("{{ ", "{").replace(" }}", "}").format(**values) for key, value in task["environment"].items()}
+        env = cli_env({**env, "REQUESTS_CA_BUNDLE": str(tmp_path / "ca.pem")})
+        first = subprocess.run([*CLI, *argv[1:], "--poll-interval", "0"], capture_output=True, env=env, timeout=120)
+        assert first.returncode == 0, first.stderr.decode()
+        unchanged = "Plan: 0 to create, 0 to update, 0 to delete"  # the task's changed_when
+        assert unchanged not in first.stdout.decode() and len(server.policies) == 3
+        again = subprocess.run([*CLI, *argv[1:], "--poll-interval", "0"], capture_output=True, env=env, timeout=120)
+        assert again.returncode == 0 and unchanged in again.stdout.decode()
+        assert unchanged in task["changed_when"]
+    finally:
+        server.stop()
+    assert server.violations == []
