@@ -98,9 +98,9 @@ def apply(harbor: Harbor, planned: Plan, out: Out) -> dict[str, int]:
             harbor.delete(f"/replication/policies/{change.id}")
         else:
             body = {**change.body, "src_registry": {**change.body["src_registry"], "id": ids[change.body["src_registry"]["name"]]}}
-            if change.action == "update":
+            if change.id is not None:  # an update
                 harbor.update(f"/replication/policies/{change.id}", body)
-                policies[change.name] = int(change.id or 0)
+                policies[change.name] = change.id
             else:
                 new = harbor.create("/replication/policies", body)
                 policies[change.name] = new if new is not None else _policy_id(harbor, change.name)

@@ -8,7 +8,8 @@ name; a missing ``dest_namespace_replace_count`` stored as -1; deletion read fro
 filters JSON at most 1024 characters; registry names at most 64 characters and unique; project
 names by Harbor's rule; lists paged (``page``, ``page_size`` at most 100, ``X-Total-Count``).
 Replication executions run one task per repository and tag set the policy selects; they are
-InProgress when first asked for, then Succeed, or Failed where ``failing`` names the repository.
+InProgress when first asked for (always, when ``stuck``), then Succeed, or Failed where ``failing``
+names the repository.
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class HarborServer:
         self.executions: dict[int, dict[str, Any]] = {}
         self.tasks: dict[int, list[dict[str, Any]]] = {}
         self.failing: dict[str, str] = {}  # repository -> the error its task logs
+        self.stuck = False  # executions stay InProgress
         self.requests: list[tuple[str, str, Any]] = []  # method, path, body
         self.violations: list[str] = []
         self._next = 100
@@ -217,7 +219,7 @@ class HarborServer:
         tasks = self.tasks[execution["id"]]
         failed = sum(t["status"] == "Failed" for t in tasks)
         shown = {k: v for k, v in execution.items() if k != "asked"}
-        if execution["asked"] == 1:
+        if execution["asked"] == 1 or self.stuck:
             return {**shown, "status": "InProgress", "total": len(tasks), "in_progress": len(tasks), "succeed": 0,
                     "failed": 0, "stopped": 0, "status_text": ""}
         return {**shown, "status": "Failed" if failed else "Succeed", "total": len(tasks), "in_progress": 0,

@@ -166,6 +166,14 @@ def test_wait_fails_naming_each_failed_task(harbor: HarborServer, tmp_path: Path
                       "civitas-postrender: error: 1 of 3 replications failed"]
 
 
+def test_wait_gives_up_after_the_timeout(harbor: HarborServer, tmp_path: Path) -> None:
+    harbor.stuck = True
+    result = sync(harbor, "--insecure", "--wait", "--poll-interval", "0", "--wait-timeout", "0", stream(tmp_path, "nginx:1.27"))
+    assert result.returncode == 1
+    name = policy_of(harbor, "library/nginx")["name"]
+    assert f"policy {name}: execution {max(harbor.executions)} still running after 0 s" in result.stderr.decode()
+
+
 def test_credentials_never_from_argv_and_never_shown(harbor: HarborServer, tmp_path: Path) -> None:
     rendered = stream(tmp_path, *IMAGES)
     assert "CIVITAS_POSTRENDER_HARBOR_USERNAME" in sync(harbor, "--insecure", rendered, env={}).stderr.decode()

@@ -18,6 +18,10 @@ Harbor semantics the bodies rely on (goharbor/harbor
 - Harbor selects by tag only, and a project name must match
   ``^[a-z0-9]+(?:[._-][a-z0-9]+)*$``;
 - the filters of a policy are stored as JSON in a 1024-character column.
+
+Policy names do not depend on tags or on the order of the inputs, so that ``harbor sync`` (and
+anyone applying the bodies by name) updates a policy in place after a chart upgrade; every
+description ends in the folder's ``managed_marker``.
 """
 from __future__ import annotations
 
