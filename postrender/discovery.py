@@ -31,6 +31,9 @@ MAX_DEPTH = 3  # configs embedded in configs
 _CONFIG_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".conf", ".cfg")
 _TOML_HINT = re.compile(r"^\s*(?:\[[\w.\"' -]+\]|[\w.\"'-]+\s*=)", re.MULTILINE)
 _YAML_HINT = re.compile(r"^[ \t]*(?:- )?[\w\"'./-]+:(?:[ \t]|$)", re.MULTILINE)
+# What a string needs before any heuristic can find something in it (see ``may_hold``).
+_IMAGE_WORD = re.compile(r"image", re.IGNORECASE)
+_REGISTRY_WORD = re.compile(r"registry|hub", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,16 @@ def search_data(values: dict[str, str], sink_for: Callable[[str], Sink], path: C
             Search(sink_for(key), rules, doc).string(text, key, path(key), same_place, config_name=key)
 
 
+def may_hold(text: str, key: str, config_name: str = "", image_context: bool = False, depth: int = 0) -> bool:
+    """False for a string no search finds anything in, decided before any path is formatted (most
+    strings of a dashboard JSON or a custom resource).  Every find needs one of: a "/" (a
+    qualified reference, a transport, a list of them), an image context or a key or flag that
+    says "image" (``heuristics.in_text``), a registry-setting key, or an embedded config."""
+    if image_context or "/" in text or _IMAGE_WORD.search(text) or _IMAGE_WORD.search(key) or _REGISTRY_WORD.search(key):
+        return True
+    return depth < MAX_DEPTH and ("\n" in text or text.lstrip()[:1] in ("{", "[") or config_name.lower().endswith(_CONFIG_SUFFIXES))
+
+
 def value_name(scalars: dict[str, ScalarNode]) -> str | None:
     """``{name: X_IMAGE, value: ...}`` (env vars, params): the value is read under its name."""
     name = scalars.get("name")
@@ -119,10 +132,13 @@ class Search:
 
     def __init__(self, sink: Sink, rules: Any, doc: Any, depth: int = 0) -> None:
         self.sink, self.rules, self.doc, self.depth = sink, rules, doc, depth
+        self.outer_tags: dict[int, str] = {}  # id of an image mapping -> the tag kept beside it
 
     # -- one string --------------------------------------------------------------------------
     def string(self, text: str, key: str, path: str, to_outer: Callable[[int, str], int | None],
                config_name: str = "", image_context: bool = False) -> None:
+        if not may_hold(text, key, config_name, image_context, self.depth):
+            return
         if self.depth < MAX_DEPTH and self._embedded(text, key, path, to_outer, config_name):
             return
         registry = heuristics.registry_setting(key, text)
@@ -212,14 +228,21 @@ class Search:
                 self._mapping(node, parts, parent_key, path, inner)
             elif isinstance(node, SequenceNode):
                 for index, item in enumerate(node.value):
-                    if isinstance(item, ScalarNode) and item.value:
+                    if isinstance(item, ScalarNode) and item.value and may_hold(item.value, parent_key, parent_key, False, self.depth + 1):
                         self._scalar(item, parent_key, f"{path} > {format_path((*parts, index))}", inner,
                                      heuristics.key_says_image(parent_key))
 
     def _mapping(self, node: MappingNode, parts: tuple[PathPart, ...], parent_key: str, path: str, inner: _InnerCoordinates) -> None:
         scalars = {key: value for key, value in items(node) if isinstance(value, ScalarNode)}
+        for key, child in items(node):
+            tag_key = split.sibling_tag({k: v.value for k, v in scalars.items()}, key) if isinstance(child, MappingNode) else None
+            if tag_key is not None:
+                self.outer_tags[id(child)] = scalars[tag_key].value
         named = value_name(scalars)
-        block = split.find_block({k: v.value for k, v in scalars.items()}, heuristics.key_says_image(parent_key))
+        values: dict[str, object] = {k: v.value for k, v in scalars.items()}
+        if id(node) in self.outer_tags and "tag" not in values:
+            values["tag"] = self.outer_tags[id(node)]
+        block = split.find_block(values, heuristics.key_says_image(parent_key))
         claimed: set[str] = set()
         if block is not None:
             self._split(block, {k: (k, v.value) for k, v in scalars.items()},
@@ -227,8 +250,9 @@ class Search:
                         lambda key: f"{path} > {format_path((*parts, key))}", "split")
             claimed = {k for k in (block.registry_key, block.name_key) if k}
         for key, value in scalars.items():
-            if key not in claimed and value.value:
-                self._scalar(value, named if key == "value" and named else key, f"{path} > {format_path((*parts, key))}", inner, False)
+            shown = named if key == "value" and named else key
+            if key not in claimed and value.value and may_hold(value.value, shown, shown, False, self.depth + 1):
+                self._scalar(value, shown, f"{path} > {format_path((*parts, key))}", inner, False)
 
     def _scalar(self, node: ScalarNode, key: str, path: str, inner: _InnerCoordinates, image_context: bool) -> None:
         Search(self.sink, self.rules, self.doc, self.depth + 1).string(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .reference import ImageRef, has_explicit_registry, parse_reference
 
-NAME_KEYS = ("repository", "image", "name")  # in order of preference
+NAME_KEYS = ("repository", "image", "imageName", "name")  # in order of preference
 SUFFIX_KEYS = ("tag", "digest", "sha")
 # Flat keys: ``<prefix><sep><part>``, e.g. ``image.repository``, ``WORKER_IMAGE_TAG``, ``proxy-registry``.
 _FLAT = re.compile(r"(?P<prefix>.*?)(?P<sep>[._-])(?P<part>registry|repository|repo|tag|digest)\Z", re.IGNORECASE)
@@ -156,6 +156,19 @@ def prefix_pairs(values: Mapping[str, str]) -> list[tuple[str, str, str]]:
         if ref is not None:
             pairs.append((key, image_key, ref.normalized))
     return pairs
+
+
+def sibling_tag(values: Mapping[str, object], key: str) -> str | None:
+    """The tag of the image mapping under ``key`` when it is kept beside that mapping instead of
+    inside it (Linkerd: ``proxyImage: {imageName: x}`` with ``proxyVersion``, ``proxyInitImage``
+    with ``proxyInitImageVersion``): the key of that value, or None."""
+    stem = re.sub(r"[_-]?image\Z", "", key, flags=re.IGNORECASE)
+    if not stem or stem == key:
+        return None
+    for candidate in (f"{key}Version", f"{key}Tag", f"{stem}Version", f"{stem}Tag", f"{stem}_version", f"{stem}_tag"):
+        if isinstance(values.get(candidate), str):
+            return candidate
+    return None
 
 
 def _tag_key(values: Mapping[str, object], image_context: bool = False) -> str | None:

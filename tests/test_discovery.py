@@ -295,3 +295,13 @@ def test_images_joined_from_parts_are_listed_and_their_parts_stay() -> None:
     assert [(i["source"], i["target"], i.get("implied")) for i in listed] == [
         ("docker.io/istio/pilot:1.24.2", "registry.intern/civitas/istio/pilot:1.24.2", True)]
     assert not result.plan.candidates_left  # the bare name is read as a part, not reported as docker.io/library/pilot
+
+
+def test_a_tag_kept_beside_the_image_mapping() -> None:
+    """Linkerd 2.x's proxy config: {proxyImage: {imageName}, proxyVersion}, {proxyInitImage: {imageName}, proxyInitImageVersion}."""
+    config = ('{"proxyImage": {"imageName": "gcr.io/linkerd-io/proxy", "pullPolicy": "IfNotPresent"}, '
+              '"proxyInitImage": {"imageName": "gcr.io/linkerd-io/proxy-init"}, "proxyVersion": "stable-2.6.0", '
+              '"proxyInitImageVersion": "v1.2.0", "chartVersion": "1.0"}')
+    result = render(configmap(f"  proxy: '{config}'\n"), **REGISTRY)
+    assert sorted(s.text for s, _ in result.plan.rewrites) == ["gcr.io/linkerd-io/proxy-init:v1.2.0", "gcr.io/linkerd-io/proxy:stable-2.6.0"]
+    assert '"imageName": "registry.intern/civitas/linkerd-io/proxy", ' in result.output and '"proxyVersion": "stable-2.6.0"' in result.output
