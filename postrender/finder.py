@@ -12,7 +12,7 @@ from sys import intern
 from typing import Any
 
 from . import heuristics, split
-from .discovery import Found, Search, decode_value, same_place, search_data, value_name
+from .discovery import Found, Search, decode_value, may_hold, same_place, search_data, value_name
 from .errors import InputError, Where
 from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items, written
 from .paths import PathPart, format_path
@@ -21,10 +21,12 @@ from .rules import CompiledPath, Implied, Listed, NamedValues, Rule, RuleSet, Sp
 
 POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 CANDIDATE_RULE = "heuristic/image-key"
-# A `default:` whose value could be a reference (a quick text test before walking a schema).
+# A `default:` whose value could be a reference (a quick text test before walking a schema):
+# a name with a path, tag or digest ("/", "@", or ":" followed by a non-space; a nested property
+# named `default` is followed by a key, whose ":" ends its line).
 # No leading \b: a literal first lets the search skip ahead (~40x faster); it matches a superset.
 # A schema whose only image default is a bare word ("busybox") is therefore not walked.
-DEFAULT_HINT = re.compile(r"""default["']?\s*:\s*["']?[A-Za-z0-9][\w.-]*(?:[:@/])""")
+DEFAULT_HINT = re.compile(r"""default["']?\s*:\s*["']?[A-Za-z0-9][\w.-]*(?:[@/]|:\S)""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -621,6 +623,8 @@ class Sweep:
 
     def _string(self, node: ScalarNode, key: str, parts: tuple[PathPart, ...], policy: str, image_context: bool,
                 parent: Node | None = None) -> None:
+        if not may_hold(node.value, key, key, image_context):
+            return  # before any path is formatted: most strings of a custom resource hold nothing
         if alias_span(self.text, parent, parts[-1], node) is not None:
             return  # reached through an alias: its anchor is searched where it is written
         sink = ValueSink(self.ctx, self.out, node, None, policy, "heuristic/sweep")

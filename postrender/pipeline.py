@@ -131,9 +131,11 @@ SERVICE_ACCOUNT_RULE = "kubernetes/service-account"
 
 
 def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *,
-                keep_text: bool = True, service_accounts: bool = True) -> tuple[Findings, list[Piece]]:
+                keep_text: bool = True, service_accounts: bool = True, keep_secret_sites: bool = False) -> tuple[Findings, list[Piece]]:
     """Read the stream one document at a time: its text is decoded, parsed, matched, given its
-    pull-secret edits, and kept only if it will be edited (memory: see ``Stream``)."""
+    pull-secret edits, and kept only if it will be edited (memory: see ``Stream``).  Documents
+    that cannot hold images are only validated.  ``keep_secret_sites``: pod specs stay in the
+    findings (``check`` judges them), each holding its document's tree."""
     findings = Findings()
     parts = split(data)
     with collector_paused():
@@ -151,7 +153,8 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
             if pull_secrets:
                 sites = [s for s in findings.secrets[first_secret:] if service_accounts or s.rule != SERVICE_ACCOUNT_RULE]
                 piece.edits += secret_edits(text, sites, pull_secrets, findings.warnings)
-            del findings.secrets[first_secret:]  # the pod-spec trees can go
+            if not keep_secret_sites:
+                del findings.secrets[first_secret:]  # the pod-spec trees can go
             if keep_text and (piece.edits or len(findings.sites) > first_site or len(findings.embedded) > first_embedded
                               or len(findings.implied) > first_implied or len(findings.registry_settings) > first_setting):
                 piece.text = text
@@ -159,8 +162,10 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
     return findings, parts
 
 
-_TOP_KIND = re.compile(r"^kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", re.MULTILINE)
-_TOP_API_VERSION = re.compile(r"^apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTILINE)
+# Matched at the start of each line that begins with the key (found by str.find: a MULTILINE
+# pattern that starts with "^" tries every position of a 1 MB CRD).
+_TOP_KIND = re.compile(r"kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", re.MULTILINE)
+_TOP_API_VERSION = re.compile(r"apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTILINE)
 # Kubernetes takes the last of duplicate keys, and a key can be written in ways the two lines
 # above do not read (see _unsure).  Each pattern starts with a literal: found fast in a large CRD.
 _KEY_LINE = re.compile(r"\n(?:kind|apiVersion)[ \t]*:")
@@ -175,7 +180,7 @@ def cannot_hold_images(text: str, rules: RuleSet) -> bool:
     checked to be valid YAML.  Decided from its text, conservatively: one plain top-level
     ``kind:`` and ``apiVersion:`` line each and no other way of writing them, else it is
     parsed like any other."""
-    kinds, versions = _TOP_KIND.findall(text), _TOP_API_VERSION.findall(text)
+    kinds, versions = _top_level(text, "kind:", _TOP_KIND), _top_level(text, "apiVersion:", _TOP_API_VERSION)
     if len(kinds) != 1 or len(versions) != 1:
         return False
     if _unsure(text):
@@ -189,6 +194,17 @@ def cannot_hold_images(text: str, rules: RuleSet) -> bool:
         if rule.schema_defaults and DEFAULT_HINT.search(text):
             return False
     return True
+
+
+def _top_level(text: str, key: str, pattern: re.Pattern[str]) -> list[str]:
+    """What ``pattern`` reads on each line that starts with ``key`` (as ``^pattern`` would, MULTILINE)."""
+    starts = [0] if text.startswith(key) else []
+    at = text.find("\n" + key)
+    while at != -1:
+        starts.append(at + 1)
+        at = text.find("\n" + key, at + 1)
+    matches = (pattern.match(text, start) for start in starts)
+    return [match.group(1) for match in matches if match]
 
 
 def _unsure(text: str) -> bool:

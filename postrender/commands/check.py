@@ -3,7 +3,7 @@ the private registry or any pod spec lacks the pull secrets.
 
 Reads any manifest stream: ``helm template`` output (hooks included), a post-rendered
 release, or ``kubectl get pods,deploy,... -A -o yaml`` of a live cluster.  Images are
-found by the same rules as post-render mode (``pipeline.collect``) and judged by the
+found by the same rules and the same reading as post-render mode (``pipeline.read_stream``) and judged by the
 same predicates (``plan.is_private`` / ``plan.is_excluded``), so every image the
 post-renderer rewrote passes.  A pod spec whose secret field is present but names no
 secret (``imagePullSecret: {}``) is reported: the pod pulls without credentials.
@@ -28,7 +28,7 @@ from ..documents import decode
 from ..errors import InputError, PostrenderError
 from ..finder import SecretSite
 from ..nodes import Node, ScalarNode, SequenceNode, get
-from ..pipeline import SERVICE_ACCOUNT_RULE, collect, prefix_target
+from ..pipeline import SERVICE_ACCOUNT_RULE, prefix_target, read_stream
 from ..plan import is_excluded, is_private, outside_folder, override_for, unmatched_excludes
 from ..readall import read_all
 from ..reference import ImageRef, parse_reference
@@ -83,9 +83,12 @@ class Outcome:
     pod_specs: int = 0
 
 
-def check_stream(text: str, name: str, settings: Settings, rules: RuleSet, out: Outcome) -> None:
+def check_stream(stream: str | bytes, name: str, settings: Settings, rules: RuleSet, out: Outcome) -> None:
+    """``stream``: text, or its UTF-8 bytes without BOM; read as post-render mode reads it
+    (documents that cannot hold images are only validated, never composed)."""
     registry = settings.require_registry()
-    findings = collect(text, rules)
+    data = decode(stream.encode("utf-8")).data if isinstance(stream, str) else stream
+    findings, _ = read_stream(data, rules, keep_text=False, keep_secret_sites=True)
     out.warnings += [f"{name}: {w}" for w in findings.warnings + findings.not_references]
     # Never silent: a reference-shaped value the post-renderer would leave public fails the gate
     # too (candidates unless --rewrite-candidates rewrites them, values it cannot edit in place).
@@ -182,7 +185,7 @@ def run_check(paths: Sequence[str], settings: Settings) -> Outcome:
     outcome = Outcome()
     for name, data in read_streams(paths):
         try:
-            check_stream(decode(data).text, name, settings, rules, outcome)
+            check_stream(decode(data).data, name, settings, rules, outcome)
         except InputError as exc:
             raise InputError(*(f"{name}: {p}" for p in exc.problems)) from None
     return outcome
