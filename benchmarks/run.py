@@ -66,7 +66,7 @@ TARGETS = {
 # Modules post-render mode must not import (start-up time): other subcommands and what only they use.
 NOT_AT_STARTUP = ("postrender.commands.check", "postrender.commands.images", "postrender.commands.values",
                   "postrender.commands.secret", "postrender.commands.helm_plugin", "postrender.commands.verify",
-                  "postrender.commands.harbor", "postrender.values_overlay", "postrender.imagelist", "tomllib", "json",
+                  "postrender.commands.harbor", "postrender.values_overlay", "postrender.imagelist", "tomllib",
                   "tempfile", "urllib.request", "http.client")
 
 
@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     kubectl = None if args.no_kustomize else shutil.which("kubectl")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="civitas-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    # As installed (pip compiles bytecode): with PYTHONDONTWRITEBYTECODE every start compiles every
+    # module from source.  The warm-up runs fill a cache outside the source tree.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
     files, origin = corpus_files(args.corpus, ROOT / "fixtures")
     documents, corpus_size = load_corpus(files)
     if args.image_dense:  # like the synthetic stream: every document holds images

@@ -33,6 +33,8 @@ _TOML_HINT = re.compile(r"^\s*(?:\[[\w.\"' -]+\]|[\w.\"'-]+\s*=)", re.MULTILINE)
 _YAML_HINT = re.compile(r"^[ \t]*(?:- )?[\w\"'./-]+:(?:[ \t]|$)", re.MULTILINE)
 # What a string needs before any heuristic can find something in it (see ``may_hold``).
 _IMAGE_WORD = re.compile(r"image", re.IGNORECASE)
+# A "/" between a registry (its last character: a letter, digit or "]") and a path, or a transport's "://".
+_PATH_SLASH = re.compile(r"[\w\]]/\w|://")
 _REGISTRY_WORD = re.compile(r"registry|hub", re.IGNORECASE)
 
 
@@ -108,10 +110,11 @@ def search_data(values: dict[str, str], sink_for: Callable[[str], Sink], path: C
 
 def may_hold(text: str, key: str, config_name: str = "", image_context: bool = False, depth: int = 0) -> bool:
     """False for a string no search finds anything in, decided before any path is formatted (most
-    strings of a dashboard JSON or a custom resource).  Every find needs one of: a "/" (a
-    qualified reference, a transport, a list of them), an image context or a key or flag that
+    strings of a dashboard JSON or a custom resource).  Every find needs one of: a "/" that
+    could join a registry and a path (a qualified reference, a list of them) or a transport's
+    "://", an image context or a key or flag that
     says "image" (``heuristics.in_text``), a registry-setting key, or an embedded config."""
-    if image_context or "/" in text or _IMAGE_WORD.search(text) or _IMAGE_WORD.search(key) or _REGISTRY_WORD.search(key):
+    if image_context or ("/" in text and _PATH_SLASH.search(text)) or _IMAGE_WORD.search(text) or _IMAGE_WORD.search(key) or _REGISTRY_WORD.search(key):
         return True
     return depth < MAX_DEPTH and ("\n" in text or text.lstrip()[:1] in ("{", "[") or config_name.lower().endswith(_CONFIG_SUFFIXES))
 
