@@ -305,3 +305,9 @@ def test_the_readme_ansible_task_runs_as_written(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert server.violations == []
+
+
+def test_harbor_without_a_command_says_which_there_are() -> None:
+    result = run_cli(["harbor"])
+    assert result.returncode == 1
+    assert result.stderr.decode() == "civitas-postrender: error: harbor needs a command: sync (see civitas-postrender harbor --help)\n"

@@ -26,9 +26,12 @@ USERNAME_ENV, PASSWORD_ENV = ENV_PREFIX + "HARBOR_USERNAME", ENV_PREFIX + "HARBO
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group("harbor", context_settings=CONTEXT)
-def harbor() -> None:
+@click.group("harbor", context_settings=CONTEXT, invoke_without_command=True, subcommand_metavar="COMMAND [ARGS]...")
+@click.pass_context
+def harbor(ctx: click.Context) -> None:
     """Talk to Harbor's API directly."""
+    if ctx.invoked_subcommand is None:  # click's default puts the whole help into one error line
+        raise click.UsageError("harbor needs a command: sync (see civitas-postrender harbor --help)")
 
 
 def _refuse_password(ctx: click.Context, param: click.Parameter, value: Any) -> None:
