@@ -311,3 +311,15 @@ def test_harbor_without_a_command_says_which_there_are() -> None:
     result = run_cli(["harbor"])
     assert result.returncode == 1
     assert result.stderr.decode() == "civitas-postrender: error: harbor needs a command: sync (see civitas-postrender harbor --help)\n"
+
+
+def test_projects_of_the_flat_scheme_and_of_overrides(harbor: HarborServer, tmp_path: Path) -> None:
+    rendered = stream(tmp_path, "bitnami/redis:8.2.1", "quay.io/acme/app:2.0", "quay.io/prometheus-operator/prometheus-operator:v0.85.0")
+    env = {**ENV, "CIVITAS_POSTRENDER_OVERRIDES": "quay.io/prometheus-operator/**=ops/prometheus-operator"}
+    result = run_cli(["harbor", "sync", "--url", harbor.url, "--insecure", "--registry", "registry.intern", str(rendered)], env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    assert [line for line in result.stdout.decode().splitlines() if "project" in line] == [
+        "+ project acme: private", "+ project bitnami: private", "+ project ops: private"]
+    placed = {(p["filters"][0]["value"], p["dest_namespace"], p["dest_namespace_replace_count"]) for p in harbor.policies.values()}
+    assert placed == {("bitnami/redis", "", 0), ("acme/app", "", 0), ("prometheus-operator/prometheus-operator", "ops", 1)}
+    assert all(p["description"].endswith("[managed by civitas-postrender, flat scheme]") for p in harbor.policies.values())
