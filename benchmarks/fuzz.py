@@ -453,12 +453,12 @@ def _diff(a: Any, b: Any, path: str, registry: str, secrets: tuple[str, ...], se
 
 
 def _only_secrets(value: Any, secrets: tuple[str, ...]) -> bool:
-    """Nothing but pull secrets we add (``[{name: s}]``, ``{pod: {imagePullSecrets: ...}}``)."""
+    """Nothing but pull secrets we add (``[{name: s}]``, ``{pod: {imagePullSecrets: ...}}``, and the
+    parents a rule creates for them: Tekton's ``taskRunTemplate.podTemplate``, Istio's ``values.global``)."""
     if isinstance(value, dict):
         if set(value) == {"name"}:
             return value["name"] in secrets
-        return bool(value) and all((k in SECRET_KEYS or k in ("pod", "template", "spec")) and _only_secrets(v, secrets)
-                                   for k, v in value.items())
+        return bool(value) and all(_only_secrets(v, secrets) for v in value.values())
     if isinstance(value, list):
         return all(_only_secrets(v, secrets) or v in secrets for v in value)
     return False
