@@ -23,6 +23,7 @@ class Run:
     max_rss_mb: float
     returncode: int
     stderr: str
+    cpu_seconds: float = 0.0  # user + system: far less disturbed than wall time by other load on a shared machine
 
 
 @dataclass
@@ -51,11 +52,13 @@ class Series:
                 "skipped": self.skipped or f"failed: exit {failed.returncode if failed else '?'}: {failed.stderr[-500:] if failed else ''}",
             }
         times = [r.seconds for r in ok]
+        cpu = [r.cpu_seconds for r in ok]
         rss = [r.max_rss_mb for r in ok]
         return {
             "name": self.name, "argv": self.argv, "runs": len(ok), "failures": len(self.runs) - len(ok),
             "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
             "times_s": times, "peak_rss_mb": max(rss), "median_rss_mb": statistics.median(rss),
+            "median_cpu_s": statistics.median(cpu), "cpu_s": cpu,
         }
 
 
@@ -73,7 +76,8 @@ for line in sys.stdin:
     pid = os.posix_spawnp(job["argv"][0], job["argv"], job["env"], file_actions=actions)
     _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "maxrss_kb": usage.ru_maxrss, "exit": os.waitstatus_to_exitcode(status)}), flush=True)
+    print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss,
+                      "exit": os.waitstatus_to_exitcode(status)}), flush=True)
 """
 
 
@@ -95,7 +99,7 @@ class Launcher:
         self.process.stdin.flush()
         answer = json.loads(self.process.stdout.readline())
         text = err.read_text(encoding="utf-8", errors="replace")
-        return Run(answer["seconds"], answer["maxrss_kb"] / 1024, answer["exit"], text)
+        return Run(answer["seconds"], answer["maxrss_kb"] / 1024, answer["exit"], text, answer["cpu"])
 
     def close(self) -> None:
         if self.process.stdin is not None:

@@ -406,11 +406,16 @@ def run_once_capture(argv: list[str], stream: Path, env: dict[str, str]) -> str:
 
 
 # -- targets and the report --------------------------------------------------------------------
-def _median(size: dict[str, Any] | None, name: str) -> float | None:
+def _median(size: dict[str, Any] | None, name: str, measure: str = "median_s") -> float | None:
     if size is None:
         return None
-    value = size["series"].get(name, {}).get("median_s")
+    value = size["series"].get(name, {}).get(measure)
     return float(value) if value is not None else None
+
+
+def _cpu_ratio(size: dict[str, Any] | None, name: str, base: str) -> str:
+    a, b = _median(size, name, "median_cpu_s"), _median(size, base, "median_cpu_s")
+    return f"; CPU time {a / b:.2f}x" if a and b else ""
 
 
 def check_targets(result: dict[str, Any], row: str = "post-render") -> list[dict[str, Any]]:
@@ -428,10 +433,11 @@ def check_targets(result: dict[str, Any], row: str = "post-render") -> list[dict
     paired10 = ten.get("paired_vs_floor", {}).get(row) if ten else None
     paired50 = fifty.get("paired_vs_floor", {}).get(row) if fifty else None
     add("raw10", pr10 / floor10 if pr10 and floor10 else None, 2.0,
-        detail="ratio of medians" + (f"; paired {paired10:.2f}x" if paired10 else ""))
+        detail="ratio of medians" + (f"; paired {paired10:.2f}x" if paired10 else "") + _cpu_ratio(ten, row, BASE))
     add("raw50", pr50 / floor50 if pr50 and floor50 else None, 1.8,
-        detail="ratio of medians" + (f"; paired {paired50:.2f}x" if paired50 else ""))
-    add("kustomize", kz10 / pr10 if pr10 and kz10 else None, 25.0, below=False, detail="kustomize / post-render")
+        detail="ratio of medians" + (f"; paired {paired50:.2f}x" if paired50 else "") + _cpu_ratio(fifty, row, BASE))
+    add("kustomize", kz10 / pr10 if pr10 and kz10 else None, 25.0, below=False,
+        detail="kustomize / post-render" + _cpu_ratio(ten, "kustomize", row))
     detail = ""
     if fifty and ten:
         detail = f"50/10 bytes ratio {fifty['bytes'] / ten['bytes']:.2f}"
@@ -456,6 +462,8 @@ def check_targets(result: dict[str, Any], row: str = "post-render") -> list[dict
     bare = result["startup"]["series"].get("python -c pass", {}).get("median_s") if result["startup"] else None
     add("startup", startup / bare if startup and bare else None, 6.0,
         detail=f"ratio of medians; {startup * 1000:.0f} ms vs {bare * 1000:.0f} ms" if startup and bare else "")
+    if result["startup"]:
+        targets[-1]["detail"] += _cpu_ratio(result["startup"], row, "python -c pass")
     if row != "post-render":
         return targets
     loaded = (result.get("importtime") or {}).get("forbidden")
@@ -464,7 +472,8 @@ def check_targets(result: dict[str, Any], row: str = "post-render") -> list[dict
         ratios = [(s["size_mb"], _median(s, command), _median(s, "post-render")) for s in result["sizes"]]
         ratios = [(mb, i / p) for mb, i, p in ratios if i and p]
         add(command, max(r for _, r in ratios) if ratios else None, TOLERANCE,
-            detail=f"worst {command} / post-render: " + ", ".join(f"{mb} MB {r:.2f}x" for mb, r in ratios) if ratios else f"{command} not measured")
+            detail=f"worst {command} / post-render: " + ", ".join(f"{mb} MB {r:.2f}x" for mb, r in ratios) + "; CPU time: "
+            + ", ".join(f"{s['size_mb']} MB {_cpu_ratio(s, command, 'post-render')[11:]}" for s in result["sizes"]) if ratios else f"{command} not measured")
     return targets
 
 
@@ -474,8 +483,8 @@ def print_report(result: dict[str, Any]) -> None:
     print(f"\nmachine: {meta['cpu']} ({meta['cores']} cores), {meta['memory_gb']} GB, {meta['os']}, Python {meta['python']}, "
           f"PyYAML {meta['pyyaml']} (libyaml {meta['libyaml']}), {meta['kubectl'] or 'no kubectl'}", file=out)
     print(f"commit {meta['commit']}, {result['rounds']} rounds, corpus {result['corpus']}\n", file=out)
-    print(f"| stream | command | median s | min-max s | peak RSS MB | vs raw_parse | vs parse | vs compose | vs post-render | paired vs {BASE} |", file=out)
-    print("|---|---|---|---|---|---|---|---|---|---|", file=out)
+    print(f"| stream | command | median s | min-max s | CPU s | peak RSS MB | vs raw_parse | vs parse | vs compose | vs post-render | paired vs {BASE} | CPU vs {BASE} |", file=out)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|", file=out)
     for size in result["sizes"]:
         floor = _median(size, BASE)
         parse, compose = _median(size, "parse"), _median(size, "compose")
@@ -490,13 +499,15 @@ def print_report(result: dict[str, Any]) -> None:
             vs_compose = f"{s['median_s'] / compose:.2f}x" if compose else "-"
             vs_pr = f"{s['median_s'] / pr:.2f}x" if pr else "-"
             paired = size.get("paired_vs_floor", {}).get(name)
-            print(f"| {label} | {name} | {s['median_s']:.3f} | {s['min_s']:.3f}-{s['max_s']:.3f} | {s['peak_rss_mb']:.0f} | {vs_floor} | {vs_parse} | {vs_compose} | {vs_pr} | "
-                  f"{f'{paired:.2f}x' if paired else '-'} |", file=out)
+            cpu_floor = _median(size, BASE, "median_cpu_s")
+            cpu = f"{s['median_cpu_s'] / cpu_floor:.2f}x" if cpu_floor else "-"
+            print(f"| {label} | {name} | {s['median_s']:.3f} | {s['min_s']:.3f}-{s['max_s']:.3f} | {s['median_cpu_s']:.3f} | {s['peak_rss_mb']:.0f} | "
+                  f"{vs_floor} | {vs_parse} | {vs_compose} | {vs_pr} | {f'{paired:.2f}x' if paired else '-'} | {cpu} |", file=out)
     startup = result["startup"]
     if startup:
         for name, s in startup["series"].items():
             if "median_s" in s:
-                print(f"| 1 document ({startup['stream_bytes']} B) | {name} | {s['median_s']:.3f} | {s['min_s']:.3f}-{s['max_s']:.3f} | {s['peak_rss_mb']:.0f} | | | | | |", file=out)
+                print(f"| 1 document ({startup['stream_bytes']} B) | {name} | {s['median_s']:.3f} | {s['min_s']:.3f}-{s['max_s']:.3f} | {s['median_cpu_s']:.3f} | {s['peak_rss_mb']:.0f} | | | | | | |", file=out)
     for label, targets in [("post-render", result["targets"]), *result.get("extra_targets", {}).items()]:
         print(f"\ntargets ({label}):", file=out)
         for t in targets:
