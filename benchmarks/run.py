@@ -31,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from measure import Run, Series, run_once, start_launcher, stop_launcher  # noqa: E402
-from streams import MB, BuiltStream, build_stream, corpus_files, load_corpus, one_document_stream  # noqa: E402
+from streams import MB, BuiltStream, build_stream, corpus_files, load_corpus, one_document_stream, worst_cases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY, FOLDER, SECRET = "registry.intern", "civitas", "regcred"
@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         kustomize_rounds = args.kustomize_rounds or (rounds if size <= 10 else 1)
         result["sizes"].append(measure_size(tool, prepared, images_argv, kubectl, env, rounds, kustomize_rounds, args.extra))
         streams[size] = prepared["built"].path
+    if args.worst_cases:
+        result["worst_cases"] = measure_worst_cases(tool, workdir, env, args.worst_cases)
     if 10 in streams and 50 in streams:
         result["linearity"] = measure_linearity(tool, streams[10], streams[50], env, args.rounds, args.extra)
     if not args.keep_streams:
@@ -150,6 +152,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", help="where the streams are built (default: a temporary directory)")
     parser.add_argument("--keep-streams", action="store_true", help="keep the built streams")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--worst-cases", type=float, nargs="?", const=1.0, default=0.0, metavar="SCALE",
+                        help="also run post-render once on generated worst cases (empty documents, a 100k-key ConfigMap, "
+                             "a large List; SCALE x their full size, default 1): time and peak RSS against 2x input + 60 MB")
     args = parser.parse_args(argv)
     args.sizes = [float(s) for s in (args.sizes or ("1,10" if args.quick else "1,10,50")).split(",")]
     args.sizes = [int(s) if s.is_integer() else s for s in args.sizes]
@@ -318,6 +323,19 @@ def measure_linearity(tool: list[str], ten: Path, fifty: Path, env: dict[str, st
             out[name] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios), "ratios": ratios}
             log(f"linearity {name}: 50/10 MB paired median {out[name]['median']:.2f}x")
     return out
+
+
+def measure_worst_cases(tool: list[str], workdir: Path, env: dict[str, str], scale: float) -> list[dict[str, Any]]:
+    rows = []
+    for label, path in worst_cases(workdir, scale):
+        run = run_once([*tool, *SETTINGS], path, env=env)
+        size = path.stat().st_size
+        allowed = 2 * size / 2**20 + 60
+        rows.append({"case": label, "bytes": size, "seconds": run.seconds, "peak_rss_mb": run.max_rss_mb, "allowed_mb": allowed,
+                     "exit": run.returncode, "error": run.stderr.strip()[-200:] if run.returncode else ""})
+        log(f"worst case {label}: {run.seconds:.2f} s, {run.max_rss_mb:.0f} MiB of {allowed:.0f} allowed, exit {run.returncode}")
+        path.unlink()
+    return rows
 
 
 def paired_ratios(series: list[Series], base: str) -> dict[str, float]:
@@ -520,6 +538,12 @@ def print_report(result: dict[str, Any]) -> None:
         print("  " + ", ".join(f"{r['module']} {r['cumulative_ms']:.1f}" for r in it["top_level"][:10]), file=out)
         print("  by self time: " + ", ".join(f"{r['module']} {r['self_ms']:.1f}" for r in it["by_self"][:10]), file=out)
         print(f"  {it['modules']} modules imported", file=out)
+    if result.get("worst_cases"):
+        print("\n| worst case | MB | s | peak RSS MiB | allowed (2x input + 60) | exit |", file=out)
+        print("|---|---|---|---|---|---|", file=out)
+        for row in result["worst_cases"]:
+            print(f"| {row['case']} | {row['bytes'] / MB:.1f} | {row['seconds']:.2f} | {row['peak_rss_mb']:.0f} | {row['allowed_mb']:.0f}"
+                  f"{'' if row['peak_rss_mb'] <= row['allowed_mb'] else ' (over)'} | {row['exit']} |", file=out)
     for note in result["notes"]:
         print(f"note: {note}", file=out)
 

@@ -155,3 +155,24 @@ def one_document_stream(documents: list[Document], path: Path) -> Path:
             return path
     path.write_text(next(d.text for d in documents if has_content(d)), encoding="utf-8")
     return path
+
+
+def worst_cases(directory: Path, scale: float = 1.0) -> list[tuple[str, Path]]:
+    """Generated inputs that stress memory and time (issue 11 item 8), ``scale`` x their full size:
+    40 MB of empty documents, a 5 MB ConfigMap of 100k keys, an 8 MB ``kind: List`` of pods."""
+    out = []
+    empty = directory / "empty-documents.yaml"
+    empty.write_bytes(b"---\n" * int(10_000_000 * scale))
+    out.append(("40 MB of '---' lines", empty))
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata:", "  name: big", "data:"]
+    lines += [f'  key{i}: "value number {i} with some text"' for i in range(int(120_000 * scale))]
+    config_map = directory / "configmap-100k-keys.yaml"
+    config_map.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out.append(("5 MB ConfigMap, 120k keys", config_map))
+    pod = ("- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p{0}\n  spec:\n    containers:\n    - name: c\n"
+           "      image: nginx:1.{0}\n      env:\n      - name: A\n        value: b\n")
+    listing = directory / "list-of-pods.yaml"
+    listing.write_text("apiVersion: v1\nkind: List\nitems:\n" + "".join(pod.format(i) for i in range(int(48_000 * scale))),
+                       encoding="utf-8")
+    out.append(("8 MB kind: List of pods", listing))
+    return out

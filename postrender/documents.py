@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,29 +68,49 @@ class Piece:
     line: int  # its first line in the stream, 0-based
     text: str | None = None  # decoded while it is read; kept only where it gets edits
     edits: list[Edit] = field(default_factory=list)
+    empty: bool = False  # only comments and blank lines (a run of empty documents is one piece)
 
 
 def split(data: bytes) -> list[Piece]:
     """The stream cut at its "---" lines, one document a piece, counted as libyaml counts them.
 
     Streams with "..." document ends or "%" directives stay one piece (read whole), as their
-    documents need not begin at a "---"."""
+    documents need not begin at a "---".  Consecutive empty documents (and comments before the
+    first "---") are one piece: memory stays bounded for a stream of millions of "---" lines."""
     if data.startswith((b"...", b"%")) or b"\n..." in data or b"\n%" in data:
         return [Piece(0, len(data), 0, 0)]
-    starts = markers(data)
-    leading = not starts or starts[0] != 0  # bytes before the first "---"
-    if leading:
-        starts.insert(0, 0)
-    # ... which hold a document only when they have content, not just comments
-    leading_is_document = leading and _CONTENT_LINE.search(data, 0, starts[1] if len(starts) > 1 else len(data)) is not None
+    found = iter_markers(data)
+    first = next(found, None)
     pieces: list[Piece] = []
     index = line = 0
-    for number, (start, end) in enumerate(zip(starts, [*starts[1:], len(data)])):
-        pieces.append(Piece(start, end, index, line))
-        if number or not leading or leading_is_document:
-            index += 1
+    if first != 0:  # bytes before the first "---": a document only when they have content
+        end = len(data) if first is None else first
+        leading_is_document = _CONTENT_LINE.search(data, 0, end) is not None
+        pieces.append(Piece(0, end, 0, 0, empty=not leading_is_document))
+        index, line = int(leading_is_document), data.count(b"\n", 0, end)
+    if first is None:
+        return pieces
+    start = first
+    for end in itertools.chain(found, (len(data),)):
+        empty = not _has_content(data, start, end)
+        if empty and pieces and pieces[-1].empty:
+            pieces[-1].end = end
+        else:
+            pieces.append(Piece(start, end, index, line, empty=empty))
+        index += 1
         line += data.count(b"\n", start, end)
+        start = end
     return pieces
+
+
+def _has_content(data: bytes, start: int, end: int) -> bool:
+    """Whether the document from the "---" at ``start`` to ``end`` holds more than comments."""
+    line_end = data.find(b"\n", start, end)
+    line_end = end if line_end == -1 else line_end
+    rest = data[start + 3:line_end].strip()
+    if rest and not rest.startswith(b"#"):
+        return True
+    return line_end < end and _CONTENT_LINE.search(data, line_end + 1, end) is not None
 
 
 @contextmanager
@@ -210,20 +231,19 @@ _MARKER = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 _MARKER_END = frozenset(b" \t\r\n")
 
 
-def markers(data: bytes) -> list[int]:
+def iter_markers(data: bytes) -> Iterator[int]:
     """Where each "---" line starts (what ``_MARKER`` finds), found by ``bytes.find`` of
     "\n---": a MULTILINE pattern that starts with "^" tries every position of the stream."""
-    found: list[int] = []
     at = 0 if data.startswith(b"---") else data.find(b"\n---") + 1
     if at == 0 and not data.startswith(b"---"):
-        return found
+        return
     while True:
         end = at + 3
         if end == len(data) or data[end] in _MARKER_END:
-            found.append(at)
+            yield at
         following = data.find(b"\n---", end - 1)
         if following == -1:
-            return found
+            return
         at = following + 1
 
 

@@ -468,13 +468,15 @@ class _Matcher:
             return
         scalars: dict[str, ScalarNode] = {}
         texts: dict[str, str] = {}
+        # One look for a "*" in the whole map, not one per key (100k keys: quadratic otherwise)
+        aliases = self.text is None or self.text.find("*", node.start_mark.index, node.end_mark.index) != -1
         for key, value in items(node):
             if not isinstance(value, ScalarNode) or not value.value or heuristics.holds_credentials(key):
                 continue
             text = decode_value(value.value, codec)
             if text is None:
                 continue  # binary Secret data: never searched, never shown
-            if alias_span(self.text, node, key, value) is not None:
+            if aliases and alias_span(self.text, node, key, value) is not None:
                 if heuristics.in_text(text, key) != ([], []):
                     self.out.left_public.append(f"{self.ctx.where(value, format_path((*parts, key)))}: a reference-shaped value "
                                                 "reached through an alias; left as is")
@@ -503,6 +505,8 @@ def alias_span(text: str | None, parent: Node | None, link: PathPart, node: Node
     if text is None or parent is None:
         return None
     if isinstance(parent, MappingNode) and isinstance(link, str):
+        if text.find("*", parent.start_mark.index, parent.end_mark.index) == -1:
+            return None  # no alias written in the mapping (a merged one included): no scan of its pairs per key
         key = None
         for k, v in parent.value:  # merged pairs included: their key is where the value is written
             if v is node and isinstance(k, ScalarNode) and k.value == link:
