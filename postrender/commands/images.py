@@ -100,14 +100,13 @@ def _stream_entries(data: bytes, settings: Settings, rules: RuleSet, label: str,
 
 
 def _list_entries(listing: dict[str, Any], settings: Settings, label: str, left_out: list[ImageRef]) -> list[dict[str, Any]]:
-    images = listing.get("images")
-    if not isinstance(images, list) or not all(isinstance(i, dict) and isinstance(i.get("source"), str) for i in images):
-        raise InputError("not an image list: 'images' must be a list of objects, each with a 'source' string")
     entries = []
-    for image in images:
+    for image in listing["images"]:  # shaped as an image list: inputs.image_list_problem checked it
         ref = parse_reference(image["source"])
         if ref is None:
-            raise InputError(f"{image['source']!r} is not an image reference")
+            source = image["source"]  # a hostile list may hold megabytes here: the message stays one short line
+            shown = repr(source) if len(source) <= 300 else f"{source[:80]!r}... ({len(source)} characters)"
+            raise InputError(f"{shown} is not an image reference")
         if image.get("rewritten", True) is False:  # a candidate the render left as is
             continue
         if is_private(ref, settings.registry or "", settings) or is_excluded(ref, settings.exclude):
@@ -115,7 +114,6 @@ def _list_entries(listing: dict[str, Any], settings: Settings, label: str, left_
             continue
         occurrences = []
         for occurrence in image.get("occurrences") or ():
-            if isinstance(occurrence, dict):
-                occurrences.append({**occurrence, "file": occurrence.get("file", label)})
+            occurrences.append({**occurrence, "file": occurrence.get("file", label)})
         entries.append({**image, "occurrences": occurrences})
     return entries
