@@ -77,11 +77,24 @@ def _yaml() -> Any:
     from ruamel.yaml import YAML
 
     yaml = YAML()  # round trip: keeps comments and quoting
+    yaml.Constructor = _last_key_wins()
     yaml.preserve_quotes = True
     yaml.width = sys.maxsize
     yaml.allow_duplicate_keys = True
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
+
+
+def _last_key_wins() -> Any:
+    """ruamel's round-trip constructor, but a duplicated key takes its LAST value, as Helm (go-yaml)
+    and Kubernetes read it; ruamel keeps the first, so the overlay would map an image Helm never renders."""
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class LastKeyWins(RoundTripConstructor):
+        def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
+            return True  # "unique": the later value is stored over the earlier one (and its line recorded)
+
+    return LastKeyWins
 
 
 # Above this many characters a values file is read with libyaml's C parser: ruamel's round trip
@@ -268,7 +281,9 @@ class _Builder:
                 continue
             entries = list(current or [])
             as_strings = bool(entries) and all(isinstance(e, str) for e in entries)
-            present = {e if isinstance(e, str) else e.get("name") for e in entries if isinstance(e, (str, dict))}
+            # Only string names count (a hostile "name: [x]" is no secret name, and unhashable).
+            present = {n for n in (e if isinstance(e, str) else e.get("name") for e in entries if isinstance(e, (str, dict)))
+                       if isinstance(n, str)}
             missing = [s for s in secrets if s not in present]
             if missing:
                 new = _copy_list(current) + [s if as_strings else {"name": s} for s in missing]

@@ -327,3 +327,48 @@ def test_assembled_reference_equals_the_post_renderers_target(block: str, source
     flat_result = run_cli(["values", "--registry", R, "-"], text)
     flat_merged = merge(yaml.safe_load(text), yaml.safe_load(flat_result.stdout))
     assert rendered_images(flat_merged)[".component.image"] == expected.at(R, None)
+
+
+# -- duplicate keys: Helm (go-yaml) and Kubernetes take the LAST value; so does the overlay ----------
+@pytest.mark.parametrize(("text", "expected"), [
+    ("image: nginx:1.24\nimage: nginx:1.25\n", {"image": f"{R}/{F}/library/nginx:1.25"}),
+    ('image: "nginx:1.24"\nother: 1\nimage: quay.io/acme/app:2\n', {"image": f"{R}/{F}/acme/app:2"}),
+    ("sub:\n  image: busybox:1 # old\nsub:\n  # the new one\n  image: quay.io/x/y:2 # new\n", {"sub": {"image": f"{R}/{F}/x/y:2"}}),
+    ("image: {repository: nginx, tag: '1', repository: redis}\n", {"image": {"repository": f"{R}/{F}/library/redis"}}),
+    ("worker:\n  image: nginx:1.24\nworker:\n  replicas: 2\n", {}),  # the later block holds no image: nothing to map
+])
+def test_duplicate_image_key_takes_the_last_value(text: str, expected: dict[str, Any]) -> None:
+    overlay, _ = overlay_for("-", stdin=text)
+    assert overlay == expected
+
+
+def test_duplicate_block_takes_the_last_block() -> None:
+    """The whole later block is the value (not a merge of both): its registry is the one mapped."""
+    text = ("redis:\n  image:\n    registry: quay.io\n    repository: bitnami/redis\n    tag: '7.2'\n"
+            "redis:\n  image:\n    registry: docker.io\n    repository: bitnami/redis\n    tag: '7.4'\n")
+    overlay, _ = overlay_for("-", stdin=text)
+    merged = merge(yaml.safe_load(text), overlay)  # PyYAML, like Helm, keeps the last block
+    assert merged["redis"]["image"] == {"registry": f"{R}/{F}", "repository": "bitnami/redis", "tag": "7.4"}
+    assert list(rendered_images(merged).values()) == [f"{R}/{F}/bitnami/redis:7.4"]
+
+
+def test_duplicate_key_message_names_the_later_line() -> None:
+    result = run_cli(["values", *FLAGS, "-"], "a: 1\nimage: nginx:1.24\nimage: $(X)\n")
+    assert result.returncode == 0, result.stderr
+    assert "<stdin> line 3: image" in result.stderr.decode()
+
+
+def test_duplicate_keys_over_a_mebibyte_take_the_last_too() -> None:
+    """Files over 1 MiB are read with libyaml (PyYAML keeps the last of duplicate keys as well)."""
+    text = "pad: " + "x" * (1 << 20) + "\nimage: nginx:1.24\nimage: nginx:1.25\n"
+    result = run_values_bounded(text)
+    assert result.returncode == 0, result.stderr[-300:]
+    assert yaml.safe_load(result.stdout) == {"image": f"{R}/{F}/library/nginx:1.25"}
+
+
+@pytest.mark.parametrize("secrets", ["[1, [2], {name: [x]}]", "[{name: {a: 1}}, ~, regcred2]", "[{name: [regcred]}]"])
+def test_pull_secret_entries_of_odd_shapes_are_kept(secrets: str) -> None:
+    """A name that is a list or a mapping is no secret name (it was unhashable: exit 3)."""
+    overlay, _ = overlay_for("-", stdin=f"imagePullSecrets: {secrets}\n")
+    assert overlay["imagePullSecrets"][:-1] == yaml.safe_load(secrets)
+    assert overlay["imagePullSecrets"][-1] in ("regcred", {"name": "regcred"})
