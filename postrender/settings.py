@@ -89,6 +89,9 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> S
             values[name] = _coerce(flag, kind, f"--{name.replace('_', '-')}", Path.cwd())
             continue
         env_name = ENV_PREFIX + env_suffix
+        if name == "images_out" and env_name in env and not env[env_name].strip():
+            # set, but empty: a playbook variable that rendered to nothing; "no list" must be said, not assumed
+            raise ConfigError(f"{env_name} is set but empty: name the image list's file or directory, or unset it")
         if env.get(env_name, "") != "":
             values[name] = _coerce(env[env_name], kind, env_name, Path.cwd())
             continue
@@ -206,6 +209,8 @@ def _coerce(value: Any, kind: str, origin: str, base_dir: Path) -> Any:
     if kind == "path":
         if not isinstance(value, (str, os.PathLike)):
             raise ConfigError(f"{origin}: expected a file path, got {type(value).__name__}")
+        if not str(value).strip():  # Path("") is ".": the config file's directory would be used silently
+            raise ConfigError(f"{origin}: the file name is empty")
         return _resolve_path(Path(value), base_dir)
     if kind == "overrides":
         return _as_overrides(value, origin)

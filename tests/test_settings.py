@@ -1,6 +1,8 @@
 """settings: registries that no client could use are refused before a byte is read."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from postrender.errors import ConfigError
@@ -30,3 +32,25 @@ def test_usable_registry_is_accepted(registry: str) -> None:
 def test_registry_and_folder_leaving_no_room_for_a_name() -> None:
     with pytest.raises(ConfigError, match="no room for an image name"):
         resolve({"registry": "registry.intern", "folder": "/".join(["f" * 60] * 4)}, env={})
+
+
+# -- an image list asked for with an empty name is an error, wherever the name comes from ------------
+@pytest.mark.parametrize("value", ["", " ", "\t"])
+def test_empty_images_out_in_the_environment_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="CIVITAS_POSTRENDER_IMAGES_OUT is set but empty"):
+        resolve({}, env={"CIVITAS_POSTRENDER_IMAGES_OUT": value})
+
+
+@pytest.mark.parametrize(("key", "value"), [("imagesOut", '""'), ("images_out", "''"), ("imagesOut", '" "'), ("logFile", '""')])
+def test_empty_file_name_in_the_config_file_is_refused(tmp_path: Path, key: str, value: str) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"registry: registry.intern\n{key}: {value}\n")
+    with pytest.raises(ConfigError, match=f"c.yaml: {key}: the file name is empty"):
+        resolve({"config": str(config)}, env={})
+
+
+def test_unset_or_null_images_out_means_no_list(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("registry: registry.intern\nimagesOut: null\n")
+    assert resolve({"config": str(config)}, env={}).images_out is None
+    assert resolve({}, env={}).images_out is None
