@@ -17,7 +17,7 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Union
+from typing import BinaryIO, Union
 
 from .errors import OutputError
 
@@ -115,18 +115,38 @@ def write_output(path: PathLike, content: str | bytes, what: str = "output file"
 
 
 def write_stdout(chunks: Iterable[bytes] | bytes) -> None:
-    """All of ``chunks`` to stdout; a closed or failing stdout is an error, never a silent loss."""
+    """All of ``chunks`` to stdout; a closed or failing stdout is an error, never a silent loss.
+
+    Written straight to the file descriptor, past Python's buffer: a signal (SIGTERM from Helm's
+    timeout, Ctrl-C) that stops the write leaves nothing buffered for the interpreter to flush on
+    the way out, so the reader gets no byte after the signal, and the exit code (128 + signal)
+    says the stream is cut short.  A stdout without a descriptor (tests) is written buffered."""
     if sys.stdout is None:
         raise OutputError("stdout is closed: nothing was written (redirect it to a file, or use -o FILE)")
     out = sys.stdout.buffer
     try:
+        sys.stdout.flush()
+        fd = _descriptor(out)
         for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
-            out.write(chunk)
+            if fd is None:
+                out.write(chunk)
+            else:
+                _write_all(fd, chunk)
         out.flush()
     except BrokenPipeError:
         raise  # the reader went away: SIGPIPE's default action ends us quietly (cli.main)
     except OSError as exc:
         raise OutputError(f"cannot write stdout: {exc.strerror or exc}") from None
+
+
+def _descriptor(out: BinaryIO) -> int | None:
+    """stdout's file descriptor, with what Python buffered before written out first; ``None`` without one."""
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both an OSError and a ValueError
+        return None
+    out.flush()
+    return fd
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -354,3 +354,66 @@ def test_signal_during_image_list_write_leaves_no_temp_file(tmp_path: Path, sign
     assert result.stdout == b""
     assert (target.read_text() if target.exists() else None) == previous
     assert only(tmp_path) == ([] if previous is None else ["images.json"])
+
+
+# -- signals while stdout is written ----------------------------------------------------------------
+def _stream_of(pods: int) -> bytes:
+    return b"---\n".join(POD.replace(b"name: p", b"name: p%d" % i).replace(b"1.25", b"1.%d" % i) for i in range(pods))
+
+
+_CUT_STDOUT = (
+    "import os, signal, sys\n"
+    "from postrender import cli\n"
+    "real_write, calls, total = os.write, [0], [0]\n"
+    "def write(fd, data):\n"
+    "    if fd != 1:\n"
+    "        return real_write(fd, data)\n"
+    "    calls[0] += 1\n"
+    "    written = real_write(fd, bytes(data[:4096]))  # a pipe may take a part of a write\n"
+    "    total[0] += written\n"
+    "    if calls[0] == 2:\n"
+    "        with open(sys.argv[1], 'w') as f:\n"
+    "            f.write(str(total[0]))  # what the reader had when the signal came\n"
+    "        os.kill(os.getpid(), signal.{signame})\n"
+    "    return written\n"
+    "os.write = write\n"
+    "sys.exit(cli.main(sys.argv[2:]))\n"
+)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGQUIT", "SIGINT"])
+@pytest.mark.parametrize("with_list", [False, True])
+def test_signal_during_stdout_write_cuts_the_stream_and_fails(tmp_path: Path, signame: str, with_list: bool) -> None:
+    """What Helm sees: the bytes written before the signal, none after it (nothing left in a buffer
+    for the interpreter to flush on exit), and 128 + signal, so it never takes the cut stream for a
+    render; the image list stays where it was.  The signal is sent by the second write, not by timing."""
+    stream = _stream_of(400)
+    args = ["--registry", REGISTRY] + (["--images-out", str(tmp_path / "images.json")] if with_list else [])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_POSTRENDER_")}
+    whole = subprocess.run([sys.executable, "-m", "postrender", *args], input=stream, capture_output=True, env=env, timeout=60)
+    assert whole.returncode == 0 and len(whole.stdout) > 5 * 4096
+    (tmp_path / "images.json").unlink(missing_ok=True)
+    count = tmp_path.parent / f"{tmp_path.name}.written"
+    result = subprocess.run([sys.executable, "-c", _CUT_STDOUT.format(signame=signame), str(count), *args], input=stream,
+                            capture_output=True, env=env, timeout=60)
+    assert result.returncode == (130 if signame == "SIGINT" else 128 + getattr(signal, signame)), result.stderr
+    written = int(count.read_text())
+    assert 0 < written < len(whole.stdout)
+    assert result.stdout == whole.stdout[:written]  # exactly what was written before the signal, nothing after
+    assert only(tmp_path) == []  # no list, no temporary file
+    if signame != "SIGINT":
+        assert result.stderr.decode().startswith("civitas-postrender: error: terminated")
+
+
+@pytest.mark.parametrize("command", [["images", "-"], ["values", "-"]])
+def test_signal_during_stdout_write_of_other_commands(tmp_path: Path, command: list[str]) -> None:
+    data = _stream_of(1000) if command[0] == "images" else b"".join(b"s%d: {image: nginx:1.%d}\n" % (i, i) for i in range(2000))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_POSTRENDER_")}
+    args = [command[0], "--registry", REGISTRY, *command[1:]]
+    whole = subprocess.run([sys.executable, "-m", "postrender", *args], input=data, capture_output=True, env=env, timeout=120)
+    assert whole.returncode == 0 and len(whole.stdout) > 2 * 4096, whole.stderr
+    result = subprocess.run([sys.executable, "-c", _CUT_STDOUT.format(signame="SIGTERM"), str(tmp_path / "n"), *args],
+                            input=data, capture_output=True, env=env, timeout=120)
+    assert result.returncode == 143, result.stderr
+    written = int((tmp_path / "n").read_text())
+    assert 0 < written < len(whole.stdout) and result.stdout == whole.stdout[:written]
