@@ -36,6 +36,7 @@ class Case:
     args: tuple[str, ...] = ()  # after --registry registry.intern; "{tmp}" is the case's directory
     files: dict[str, bytes] = field(default_factory=dict)  # written below {tmp} first
     no_registry: bool = False  # do not pass --registry (config-file cases)
+    env: dict[str, str] = field(default_factory=dict)  # CIVITAS_POSTRENDER_* settings of the run
 
 
 def run_bounded(args: list[str], stdin: bytes, *, env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -62,7 +63,7 @@ def run_case(case: Case, tmp: Path) -> None:
             path.write_bytes(content)
     args = [] if case.no_registry else ["--registry", REGISTRY]
     args += [a.replace("{tmp}", str(tmp)) for a in case.args]
-    result = run_bounded(args, case.stdin, cwd=tmp)
+    result = run_bounded(args, case.stdin, cwd=tmp, env={k: v.replace("{tmp}", str(tmp)) for k, v in case.env.items()})
     stderr = without_summary(result.stderr)
     assert "Traceback" not in stderr, stderr
     assert result.returncode == case.exit, stderr
@@ -546,6 +547,54 @@ IO_CASES: list[Case] = [
     Case("secret-stray-option", b"", no_registry=True, args=_secret("--hunter2"), exit=1, fragments=("not shown here",)),
     Case("secret-non-utf8-password", b"pa\xffss\n", no_registry=True, args=_secret("--password-stdin"), exit=1,
          fragments=("the password on stdin is not UTF-8 text",)),
+    # -- image lists of the wrong shape and deep nesting: exit 1 (check: 2) naming the input ----------
+    *(Case(f"images-list-{name}", b"", no_registry=True, args=("images", "{tmp}/l.json"), files={"l.json": json.dumps(listing).encode()},
+           exit=1, fragments=("{tmp}/l.json: not an image list", fragment))
+      for name, listing, fragment in [
+          ("occurrence-is-a-list", {"images": [{"source": "nginx:1.25", "occurrences": [["x"]]}]}, "occurrences[0] is a list"),
+          ("occurrence-field-is-a-list", {"images": [{"source": "nginx:1.25", "occurrences": [{"file": ["x"]}]}]}, "occurrences[0].file is a list"),
+          ("occurrences-is-a-number", {"images": [{"source": "nginx:1.25", "occurrences": 5}]}, "occurrences is a number"),
+          ("images-is-null", {"images": None}, "images is null"),
+          ("registry-is-a-list", {"registry": ["x"], "images": [{"source": "nginx:1.25"}]}, "registry is a list"),
+          ("registry-is-no-host", {"registry": "a b/c", "images": [{"source": "nginx:1.25"}]}, "must be a host[:port]"),
+          ("folder-is-invalid", {"registry": "r.intern", "folder": "UP//x", "images": []}, "not a valid repository path"),
+      ]),
+    Case("images-list-nested-100k-deep", b"", no_registry=True, args=("images", "{tmp}/l.json"),
+         files={"l.json": b'{"images": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"}, exit=1, fragments=("{tmp}/l.json: JSON nested too deeply",)),
+    Case("images-list-occurrence-nested-deep", no_registry=True, args=("images", "--format", "json", "-"),
+         stdin=b'{"images": [{"source": "nginx:1.25", "occurrences": [{"x": ' + b"[" * 5_000 + b"]" * 5_000 + b"}]}]}",
+         exit=1, fragments=("-: JSON nested too deeply",)),
+    Case("verify-list-of-the-wrong-shape", b"", no_registry=True, args=("verify", "--registry", "127.0.0.1:9", "{tmp}/l.json"),
+         files={"l.json": json.dumps({"images": [{"source": "nginx:1.25", "occurrences": [{"file": {}}]}]}).encode()},
+         exit=1, fragments=("{tmp}/l.json: not an image list", "occurrences[0].file is an object")),
+    Case("images-list-huge-bogus-source", b"", no_registry=True, args=("images", "{tmp}/l.json"),
+         files={"l.json": json.dumps({"images": [{"source": "A" * 200_000}]}).encode()}, exit=1, fragments=("(200000 characters) is not an image reference",)),
+    Case("check-deeply-nested-json", b'{"kind": "List", "items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", no_registry=True,
+         args=("check", "--registry", REGISTRY, "-"), exit=2, fragments=("<stdin>: document 0", "exceeded maximum nesting depth")),
+    Case("check-deeply-nested-block-yaml", "".join("  " * i + "a:\n" for i in range(3_000)).encode(), no_registry=True,
+         args=("check", "--registry", REGISTRY, "-"), exit=2, fragments=("<stdin>: document 0", "exceeded maximum nesting depth")),
+    Case("check-image-list-is-no-manifest", json.dumps({"images": [{"source": "nginx:1.25", "occurrences": [["x"]]}]}).encode(),
+         no_registry=True, args=("check", "--registry", REGISTRY, "-"), exit=2, fragments=("<stdin>: document 0", "no 'kind'")),
+    # -- values: the last of duplicate keys, as Helm reads it; odd pull-secret entries -----------------
+    Case("values-duplicate-image-key", b"image: nginx:1.24\nimage: nginx:1.25\n", no_registry=True, args=_values("-"),
+         output=(VALUES_HEADER.replace("0 setting", "1 setting") + "image: registry.intern/library/nginx:1.25\n").encode(),
+         fragments=("1 setting(s) mapped",)),
+    Case("values-duplicate-block", b"img:\n  repository: nginx\n  tag: '1'\nimg:\n  repository: quay.io/acme/app\n  tag: '2'\n",
+         no_registry=True, args=_values("-"),
+         output=(VALUES_HEADER.replace("0 setting", "1 setting") + "img:\n  repository: registry.intern/acme/app\n").encode(),
+         fragments=("1 setting(s) mapped",)),
+    Case("values-pull-secret-name-is-a-list", b"imagePullSecrets: [{name: [x]}]\n", no_registry=True, args=_values("--pull-secret", "regcred", "-"),
+         output=(VALUES_HEADER.replace("0 setting", "1 setting") + "imagePullSecrets:\n  - {name: [x]}\n  - name: regcred\n").encode(),
+         fragments=("1 setting(s) mapped",)),
+    # -- an image list asked for with an empty name ------------------------------------------------------
+    Case("images-out-empty-in-environment", POD.encode(), env={"CIVITAS_POSTRENDER_IMAGES_OUT": ""}, exit=1,
+         fragments=("CIVITAS_POSTRENDER_IMAGES_OUT is set but empty",)),
+    Case("images-out-blank-in-environment", POD.encode(), env={"CIVITAS_POSTRENDER_IMAGES_OUT": "  "}, exit=1,
+         fragments=("CIVITAS_POSTRENDER_IMAGES_OUT is set but empty",)),
+    Case("images-out-empty-in-config", POD.encode(), no_registry=True, env={"CIVITAS_POSTRENDER_CONFIG": "{tmp}/c.yaml"},
+         files={"c.yaml": b"registry: registry.intern\nimagesOut: ''\n"}, exit=1, fragments=("c.yaml: imagesOut: the file name is empty",)),
+    Case("log-file-empty-in-config", POD.encode(), no_registry=True, args=("--config", "{tmp}/c.yaml"),
+         files={"c.yaml": b"registry: registry.intern\nlogFile: \"\"\n"}, exit=1, fragments=("c.yaml: logFile: the file name is empty",)),
 ]
 
 
