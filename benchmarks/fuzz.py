@@ -13,7 +13,13 @@ post-render command in-process, and checks each run:
 
 Mutation kinds aimed at YAML's corners: merge keys (``<<: {image: ...}``, ``<<: *a``),
 duplicate keys (an earlier ``kind:``/``image:``, the last one wins), exotic line breaks
-(lone CR, NEL, U+2028/U+2029, a second BOM) and aliases next to comments that name them.
+(lone CR, NEL, U+2028/U+2029, a second BOM), aliases next to comments that name them, and
+control characters in names, kinds, annotations, templates and images (escaped in double quotes
+or raw): stderr must hold only whole ``civitas-postrender:`` lines with every control character
+escaped.  I/O kinds: a share of the successful runs runs again with a full stdout (exit 1, one
+error line, nothing written), a closed stdout (exit 1) or a closed stderr (the same stdout: no message
+falls back to it).  Special files (``/dev/full``, FIFOs, ``/dev/zero`` as input) are catalogue
+cases in tests/test_hostile_inputs.py: they are about the command line, not the stream.
 
 Seeded and repeatable.  Prints counts per exit code and failure kind; saves every failing
 input (with its arguments and stderr) under /tmp/civitas-fuzz/.
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import errno
 import io
 import random
 import re
@@ -238,11 +245,41 @@ def hostile_image(rnd: random.Random, data: bytes) -> bytes:
     return b"".join(lines)
 
 
+# Control characters as YAML can carry them: escapes in double quotes (any code point), raw where YAML
+# allows them (C1, DEL, separators, bidi overrides), raw C0 which YAML refuses (exit 1).
+CONTROL_ESCAPES = [b"\\e[2J", b"\\e]0;x\\a", b"\\n", b"\\r", b"\\nok: all images served", b"\\x9b31m", b"\\u2028",
+                   b"\\u202e", b"\\0", b"\\x7f", b"\\N", b"\\L", b"\\P", b"\\b", b"\\v"]
+CONTROL_RAW = [b"\xc2\x85", b"\xc2\x9b", b"\x7f", b"\xe2\x80\xa8", b"\xe2\x80\xae", b"\x1b", b"\x07", b"\x00", b"\x0c"]
+
+
+def control_chars(rnd: random.Random, data: bytes) -> bytes:
+    """Control characters in a name, kind, namespace, annotation, ``# Source:`` template or image:
+    nothing from the input may reach stderr or the log unescaped (a forged line, a driven terminal)."""
+    lines = _lines(data)
+    places = [i for i, line in enumerate(lines)
+              if re.match(rb"^ *(?:- )?(?:name|kind|namespace|image|[\w./-]+/[\w.-]+): \S", line) or line.startswith(b"# Source: ")]
+    if not places:
+        return data
+    i = rnd.choice(places)
+    end = b"\r\n" if lines[i].endswith(b"\r\n") else b"\n"
+    key, sep, value = lines[i].rstrip(b"\r\n").partition(b": ")
+    value = value.strip(b"\"'")
+    cut = rnd.randrange(len(value) + 1)
+    if key.startswith(b"# Source") or rnd.random() < 0.4:
+        inner = value[:cut] + rnd.choice(CONTROL_RAW) + value[cut:]
+        lines[i] = key + sep + inner + end
+    else:
+        inner = value[:cut].replace(b"\\", b"\\\\").replace(b'"', b'\\"') + rnd.choice(CONTROL_ESCAPES) + value[cut:]
+        lines[i] = key + sep + b'"' + inner + b'"' + end
+    return b"".join(lines)
+
+
 MUTATORS: dict[str, Mutator] = {
     "byte_flip": byte_flip, "bit_flip": bit_flip, "delete_line": delete_line, "duplicate_line": duplicate_line,
     "swap_lines": swap_lines, "shift_indent": shift_indent, "truncate": truncate, "insert_token": insert_token,
     "crlf": to_crlf, "shuffle_documents": shuffle_documents, "anchor_alias": anchor_alias, "hostile_image": hostile_image,
     "merge_key": merge_key, "duplicate_key": duplicate_key, "exotic_break": exotic_break, "comment_alias": comment_alias,
+    "control_chars": control_chars,
 }
 
 ARG_SETS: list[list[str]] = [
@@ -283,16 +320,32 @@ def _alarm(signum: int, frame: object) -> None:
     raise _Hang()
 
 
-def run_inprocess(args: Sequence[str], data: bytes, seconds: int = RUN_SECONDS) -> Outcome:
-    """``python -m postrender ARGS < data`` in this process; signal handlers are restored after."""
+class _Full(_Keep):
+    """A stdout on a full disk (``>/dev/full``): every write fails."""
+
+    def write(self, data: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+# How a run's standard streams may be set up besides the normal pipes (--io kinds).
+IO_KINDS = ("full-stdout", "closed-stdout", "closed-stderr")
+
+
+def run_inprocess(args: Sequence[str], data: bytes, seconds: int = RUN_SECONDS, streams: str | None = None) -> Outcome:
+    """``python -m postrender ARGS < data`` in this process; signal handlers are restored after.
+    ``streams`` is one of ``IO_KINDS`` (a full or closed stdout, a closed stderr), or normal pipes."""
     from postrender.cli import main
 
     saved_streams = sys.stdin, sys.stdout, sys.stderr
     saved_signals = {s: signal.getsignal(s) for s in (signal.SIGPIPE, signal.SIGTERM, signal.SIGALRM)}
-    out, err = _Keep(), _Keep()
+    out, err = (_Full() if streams == "full-stdout" else _Keep()), _Keep()
     sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
     sys.stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
     sys.stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
+    if streams == "closed-stdout":
+        sys.stdout = None  # type: ignore[assignment]  # as Python sets it for 1>&-
+    if streams == "closed-stderr":
+        sys.stderr = None  # type: ignore[assignment]
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(seconds)
     try:
@@ -301,8 +354,12 @@ def run_inprocess(args: Sequence[str], data: bytes, seconds: int = RUN_SECONDS) 
         code = "hang"
     finally:
         signal.alarm(0)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                try:
+                    stream.flush()
+                except OSError:
+                    pass
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         for sig, handler in saved_signals.items():
             signal.signal(sig, handler)
@@ -335,6 +392,9 @@ def check(args: Sequence[str], data: bytes, outcome: Outcome) -> str | None:
         return "traceback"
     if outcome.code not in (0, 1):
         return f"exit-{outcome.code}"
+    if _UNSAFE.search(outcome.stderr.replace("\n", "")) or any(
+            not line.startswith("civitas-postrender: ") for line in outcome.stderr.splitlines()):
+        return "unescaped-stderr"  # a value from the input drove the terminal or forged a line
     if outcome.code == 1:
         if outcome.stdout:
             return "stdout-on-failure"
@@ -352,6 +412,25 @@ def check(args: Sequence[str], data: bytes, outcome: Outcome) -> str | None:
     again = run_inprocess(args, outcome.stdout)
     if again.code != 0 or again.stdout != outcome.stdout:
         return "not-idempotent"  # a second run must change nothing
+    return None
+
+
+# What report.escape escapes (C0/C1 controls, DEL, separators, bidi controls, lone surrogates).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def check_streams(args: Sequence[str], data: bytes, normal: Outcome, streams: str) -> str | None:
+    """A run that succeeded, again with ``streams``: a full or closed stdout is exit 1 with one line
+    and nothing written; a closed stderr changes nothing on stdout (no message falls back to it)."""
+    outcome = run_inprocess(args, data, streams=streams)
+    if outcome.code == "hang" or "Traceback" in outcome.stderr:
+        return f"{streams}-{'hang' if outcome.code == 'hang' else 'traceback'}"
+    if streams == "closed-stderr":
+        return None if (outcome.code, outcome.stdout) == (0, normal.stdout) else f"{streams}-changed-stdout"
+    expected = "cannot write stdout" if streams == "full-stdout" else "stdout is closed"
+    errors = [line for line in outcome.stderr.splitlines() if line.startswith("civitas-postrender: error: ")]
+    if outcome.code != 1 or outcome.stdout or len(errors) != 1 or expected not in errors[0]:
+        return f"{streams}-exit-{outcome.code}"
     return None
 
 
@@ -465,9 +544,11 @@ def _only_secrets(value: Any, secrets: tuple[str, ...]) -> bool:
 
 
 def fuzz(streams: Sequence[Path], iterations: int, seed: int, save: bool = True,
-         log: Callable[[str], None] | None = print) -> tuple[collections.Counter[str], list[Path]]:
-    """Run ``iterations`` mutations; return the counts (exit codes, failure kinds) and saved inputs."""
+         log: Callable[[str], None] | None = print, io_share: float = 0.1) -> tuple[collections.Counter[str], list[Path]]:
+    """Run ``iterations`` mutations; return the counts (exit codes, failure kinds) and saved inputs.
+    ``io_share`` of the successful runs run once more with a full or closed stdout or a closed stderr."""
     rnd = random.Random(seed)
+    io_rnd = random.Random(seed + 1_000_003)  # its own sequence: the mutations of a seed do not depend on it
     sources = [(p, p.read_bytes()) for p in streams]
     counts: collections.Counter[str] = collections.Counter()
     saved: list[Path] = []
@@ -478,6 +559,11 @@ def fuzz(streams: Sequence[Path], iterations: int, seed: int, save: bool = True,
         outcome = run_inprocess(args, data)
         counts[f"exit {outcome.code}"] += 1
         failure = check(args, data, outcome)
+        if failure is None and outcome.code == 0 and io_rnd.random() < io_share:
+            streams = io_rnd.choice(IO_KINDS)
+            counts[f"io {streams}"] += 1
+            names = [*names, streams]
+            failure = check_streams(args, data, outcome, streams)
         if failure is None:
             continue
         counts[f"FAIL:{failure}"] += 1
@@ -507,11 +593,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--corpus", action="store_true", help="also mutate ../shared/corpus streams under 1.5 MB")
     parser.add_argument("--memory-mb", type=int, default=2048, help="address-space limit for this process")
+    parser.add_argument("--io-share", type=float, default=0.1,
+                        help="share of successful runs repeated with a full or closed stdout or a closed stderr")
     options = parser.parse_args(argv)
     limit = options.memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     streams = default_streams(options.corpus)
-    counts, saved = fuzz(streams, options.iterations, options.seed)
+    counts, saved = fuzz(streams, options.iterations, options.seed, io_share=options.io_share)
     print(f"{options.iterations} mutations of {len(streams)} streams, seed {options.seed}")
     for key in sorted(counts):
         print(f"  {key}: {counts[key]}")

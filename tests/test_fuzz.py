@@ -75,3 +75,44 @@ def test_in_process_run_matches_the_contract() -> None:
     assert (ok.code, ok.stdout) == (0, b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: registry.intern/library/nginx}]}\n")
     bad = fuzz.run_inprocess(["--registry", "registry.intern"], b"kind: [\n")
     assert (bad.code, bad.stdout) == (1, b"") and "document 0 line 2" in bad.stderr
+
+
+@pytest.mark.parametrize("stderr", [
+    "civitas-postrender: warning: document 0 Pod/p\x1b[2J: not an image reference\n",  # drives the terminal
+    "civitas-postrender: warning: Pod/p\nok: all images served\n",  # a forged line
+    "civitas-postrender: warning: Pod/p\u2028civitas-postrender: ok\n",
+    "civitas-postrender: warning: Pod/p\rcivitas-postrender: ok\n",
+])
+def test_unescaped_control_characters_on_stderr_are_caught(stderr: str) -> None:
+    data = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    assert fuzz.check(["--registry", "registry.intern"], data, fuzz.Outcome(0, data, stderr)) == "unescaped-stderr"
+
+
+def test_control_chars_mutations_are_escaped_on_stderr() -> None:
+    """Names with control characters, as the mutator writes them, reach stderr escaped (both exits)."""
+    import random
+
+    data = (ROOT / "fixtures" / "civitas-analytics.yaml").read_bytes()
+    rnd, codes = random.Random(5), set()
+    for _ in range(40):
+        mutated = fuzz.control_chars(rnd, data)
+        args = ["--registry", "registry.intern", "--strict"]
+        outcome = fuzz.run_inprocess(args, mutated)
+        codes.add(outcome.code)
+        assert fuzz.check(args, mutated, outcome) is None, outcome.stderr
+    assert codes == {0, 1}
+
+
+@pytest.mark.parametrize("streams", fuzz.IO_KINDS)
+def test_io_kinds_hold_on_a_good_stream(streams: str) -> None:
+    data = b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: nginx}]\n"
+    args = ["--registry", "registry.intern"]
+    normal = fuzz.run_inprocess(args, data)
+    assert normal.code == 0
+    assert fuzz.check_streams(args, data, normal, streams) is None
+
+
+def test_io_kinds_catch_a_wrong_outcome() -> None:
+    data = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    claimed = fuzz.Outcome(0, b"something else\n", "")  # what a closed stderr must not change
+    assert fuzz.check_streams(["--registry", "registry.intern"], data, claimed, "closed-stderr") == "closed-stderr-changed-stdout"
