@@ -387,6 +387,7 @@ def _copy_list(value: Any) -> list[Any]:
 def _prune(document: Any, edits: dict[Path_, Any]) -> Any:
     """``document`` cut down, in place, to the edited keys (comments on those keys kept).  Not a
     copy: deep-copying ruamel's nodes copies each one's position data, quadratic in a long list."""
+    _own_merged_keys(document)
     for path, new in edits.items():
         parent = _get(document, path[:-1])
         parent[path[-1]] = new
@@ -395,6 +396,28 @@ def _prune(document: Any, edits: dict[Path_, Any]) -> Any:
     if hasattr(document, "ca"):
         document.ca.comment = None  # the file's header describes the chart's values, not this overlay
     return document
+
+
+def _own_merged_keys(document: Any) -> None:
+    """Every mapping keeps the keys a merge (``<<: *base``) brought as its own, and the merge is
+    forgotten.  ruamel copies merged keys into each mapping anyway, but deleting a key from a merged
+    mapping makes it update the mappings merging it, and 0.19 fails there (KeyError) when a merge
+    lists several mappings.  Helm reads the same values from the overlay, without ``<<:``."""
+    from ruamel.yaml.comments import CommentedMap, merge_attrib
+
+    seen: set[int] = set()
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or not isinstance(node, (dict, list)):
+            continue
+        seen.add(id(node))  # an aliased node once: alias bombs stay linear
+        if isinstance(node, CommentedMap):
+            if hasattr(node, merge_attrib):
+                delattr(node, merge_attrib)
+            node._ok.update(node.keys())
+            node._ref.clear()
+        stack.extend(node.values() if isinstance(node, dict) else node)
 
 
 def _drop(node: Any, path: Path_, keep: set[Path_]) -> None:

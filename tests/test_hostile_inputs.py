@@ -586,6 +586,9 @@ IO_CASES: list[Case] = [
     Case("values-pull-secret-name-is-a-list", b"imagePullSecrets: [{name: [x]}]\n", no_registry=True, args=_values("--pull-secret", "regcred", "-"),
          output=(VALUES_HEADER.replace("0 setting", "1 setting") + "imagePullSecrets:\n  - {name: [x]}\n  - name: regcred\n").encode(),
          fragments=("1 setting(s) mapped",)),
+    Case("values-merge-of-two-mappings", b"a: &m {image: nginx:1, x: 1}\nb:\n  <<: [*m, *m]\n  y: 2\n", no_registry=True, args=_values("-"),
+         output=(VALUES_HEADER.replace("0 setting", "2 setting") + "a: {image: registry.intern/library/nginx:1}\nb:\n"
+                 "  image: registry.intern/library/nginx:1\n").encode(), fragments=("2 setting(s) mapped",)),
     # -- an image list asked for with an empty name ------------------------------------------------------
     Case("images-out-empty-in-environment", POD.encode(), env={"CIVITAS_POSTRENDER_IMAGES_OUT": ""}, exit=1,
          fragments=("CIVITAS_POSTRENDER_IMAGES_OUT is set but empty",)),

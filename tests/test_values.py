@@ -372,3 +372,20 @@ def test_pull_secret_entries_of_odd_shapes_are_kept(secrets: str) -> None:
     overlay, _ = overlay_for("-", stdin=f"imagePullSecrets: {secrets}\n")
     assert overlay["imagePullSecrets"][:-1] == yaml.safe_load(secrets)
     assert overlay["imagePullSecrets"][-1] in ("regcred", {"name": "regcred"})
+
+
+# -- merge keys: ruamel 0.19 failed deleting a key from a mapping merged elsewhere (KeyError: exit 3) --
+@pytest.mark.parametrize("text", [
+    "a: &m {image: nginx:1, x: 1}\nb:\n  <<: [*m, *m]\n  y: 2\n",
+    "a: &m {image: nginx:1, x: 1}\nb:\n  <<: *m\n  y: 2\n",
+    "a: &m {image: nginx:1}\nb: {<<: *m, image: 'quay.io/acme/b:2'}\n",
+    "x: &x {a: 1}\ny: &y {<<: *x, image: nginx:1}\nz: {<<: [*y, *x], q: 1}\n",
+    "base: &b\n  repository: bitnami/redis\n  tag: '7'\nr:\n  <<: *b\n  registry: docker.io\n",
+    "d: &d {registry: docker.io, repository: bitnami/redis, tag: '7', pullPolicy: Always}\ne: {<<: [*d], tag: '8'}\n",
+])
+def test_merge_keys_are_mapped_as_helm_reads_them(text: str) -> None:
+    overlay, _ = overlay_for("-", stdin=text)
+    merged = merge(yaml.safe_load(text), overlay)  # PyYAML resolves the merges as go-yaml does
+    images = rendered_images(merged)
+    assert images and all(image.startswith(f"{R}/{F}/") for image in images.values()), images
+    assert "<<" not in str(overlay)
