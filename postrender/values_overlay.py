@@ -415,7 +415,7 @@ def _own_merged_keys(document: Any) -> None:
         if isinstance(node, CommentedMap):
             if hasattr(node, merge_attrib):
                 delattr(node, merge_attrib)
-            node._ok.update(node.keys())
+            node._ok |= set(node.keys())
             node._ref.clear()
         stack.extend(node.values() if isinstance(node, dict) else node)
 
