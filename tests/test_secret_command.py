@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import run_cli
+from conftest import CLI, cli_env, run_cli
 from postrender.commands.secret import dockerconfigjson
 
 PASSWORD = "s3cr:et pä$$ \"word\""
@@ -185,3 +185,10 @@ def test_default_service_account_patch_runs_as_kubectl_expects(tmp_path: Path, l
     assert done.returncode == 0, done.stderr
     made = calls.read_text().strip() if calls.exists() else None
     assert made == expected
+
+
+def test_an_endless_password_on_stdin_is_a_clear_error() -> None:
+    with open("/dev/zero", "rb") as endless:
+        result = subprocess.run([*CLI, "secret", "--registry", "registry.intern", "--username", "u", "-n", "a", "--password-stdin"],
+                                stdin=endless, capture_output=True, env=cli_env(), timeout=120, check=False)
+    assert result.returncode == 1 and b"too large" in result.stderr and result.stdout == b""

@@ -70,7 +70,11 @@ def secret(ctx: click.Context, /, namespaces: tuple[str, ...], name: str | None,
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
-        value = _utf8(sys.stdin.buffer.read() if sys.stdin is not None else b"", "the password on stdin")
+        from ..readall import FILE_LIMIT, read_all
+
+        # bounded: /dev/zero or an endless pipe is a clear error, not the whole memory
+        value = _utf8(read_all("-", "the password on stdin", limit=FILE_LIMIT, error=ConfigError) if sys.stdin is not None else b"",
+                      "the password on stdin")
         value = value[:-1] if value.endswith("\n") else value  # `echo "$TOKEN" |` adds one
         value = value[:-1] if value.endswith("\r") else value
         origin = "stdin (--password-stdin)"
