@@ -299,3 +299,11 @@ def test_exclude_short_forms_and_patterns_that_matched_nothing() -> None:
     assert b"--exclude 'typo' matched no image (compared as 'docker.io/library/typo'" in result.stderr
     assert b"--exclude 'bitnami/*' matched" not in result.stderr
 
+
+
+def test_empty_input_checked_nothing_and_says_so(tmp_path: Path) -> None:
+    for text in ("", "# a comment\n---\n", "---\n...\n"):
+        result = run_cli(["check", *REGISTRY], text)
+        assert result.returncode == 2 and b"nothing was checked" in result.stderr, text
+        assert run_cli(["check", *REGISTRY, "--allow-empty"], text).returncode == 0
+    assert b"more than once" in run_cli(["check", *REGISTRY, "-", "-"], "kind: Pod\n").stderr

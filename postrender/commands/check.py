@@ -16,6 +16,7 @@ Helm 3 prints them with their public images even when the rest was post-rendered
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +167,8 @@ def read_streams(paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:
     --output-dir``), or stdin for ``-`` / no path."""
     if not paths:
         paths = ["-"]
+    if list(paths).count("-") > 1:
+        raise InputError("'-' (stdin) given more than once")
     for raw in paths:
         if raw == "-":
             yield "<stdin>", read_all("-", "<stdin>")
@@ -179,16 +182,24 @@ def read_streams(paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:
                 raise InputError(f"{file}: cannot read it: {exc.strerror or exc}") from None
 
 
-def run_check(paths: Sequence[str], settings: Settings) -> Outcome:
+def run_check(paths: Sequence[str], settings: Settings, allow_empty: bool = False) -> Outcome:
     settings.require_registry()
     rules = load_rules(settings.rules)
     outcome = Outcome()
+    documents = False
     for name, data in read_streams(paths):
+        documents = documents or _CONTENT.search(data) is not None
         try:
             check_stream(decode(data).data, name, settings, rules, outcome)
         except InputError as exc:
             raise InputError(*(f"{name}: {p}" for p in exc.problems)) from None
+    if not documents and not allow_empty:  # a gate that checked nothing must not say ok
+        raise InputError(f"no documents in {', '.join(paths) if paths else 'stdin'}: nothing was checked "
+                         "(pass --allow-empty to accept empty input)")
     return outcome
+
+
+_CONTENT = re.compile(rb"^(?![ \t]*(?:#|---|\.\.\.|%|$))", re.MULTILINE)  # a line that is not blank, a comment or a marker
 
 
 def summary(outcome: Outcome, settings: Settings) -> list[str]:
@@ -215,8 +226,9 @@ def summary(outcome: Outcome, settings: Settings) -> list[str]:
 @click.argument("paths", nargs=-1, metavar="[PATH ...]")
 @click.option("--output", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one object on stdout (problems, warnings, counts) for CI tools.")
+@click.option("--allow-empty", is_flag=True, help="Accept input that holds no documents (else exit 2: nothing was checked).")
 @settings_options
-def check(paths: tuple[str, ...], output_format: str, **params: Any) -> None:
+def check(paths: tuple[str, ...], output_format: str, allow_empty: bool, **params: Any) -> None:
     """Fail (exit 1) listing every image not served by --registry and every pod spec without
     the pull secrets, in each PATH (file, directory of YAML files, or - for stdin; default stdin).
     Exit 2: bad usage or unreadable input.
@@ -226,7 +238,7 @@ def check(paths: tuple[str, ...], output_format: str, **params: Any) -> None:
     """
     try:
         settings = resolve_settings(params)
-        outcome = run_check(paths, settings)
+        outcome = run_check(paths, settings, allow_empty)
     except PostrenderError as exc:  # not a verdict on the images: the gate could not run
         raise CheckUsageError(*exc.problems) from None
     reporter = Reporter(settings.log_file)
