@@ -104,7 +104,12 @@ def split(data: bytes) -> list[Piece]:
 
 
 def _has_content(data: bytes, start: int, end: int) -> bool:
-    """Whether the document from the "---" at ``start`` to ``end`` holds more than comments."""
+    """Whether the document from the "---" at ``start`` to ``end`` holds more than comments.
+    Conservative: a line break YAML sees and these scans do not (a lone CR, NEL, U+2028/9) can end
+    a comment before content, so such a piece counts as content and is parsed."""
+    chunk = data[start:end]
+    if chunk.count(b"\r") != chunk.count(b"\r\n") or b"\xc2\x85" in chunk or b"\xe2\x80\xa8" in chunk or b"\xe2\x80\xa9" in chunk:
+        return True
     line_end = data.find(b"\n", start, end)
     line_end = end if line_end == -1 else line_end
     rest = data[start + 3:line_end].strip()

@@ -361,3 +361,14 @@ def test_check_sees_images_brought_by_merge_keys(stream: str, tmp_path: Path) ->
     result = run_bounded(["check", "--registry", REGISTRY], stream.encode(), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert b"is not served by registry.intern" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("line_break", ["\r", "\u0085", "\u2028", "\u2029"])
+def test_a_comment_after_the_marker_ended_by_an_exotic_line_break_is_not_an_empty_document(line_break: str) -> None:
+    """``--- # comment<CR>{...}``: YAML ends the comment at the CR (NEL, LS, PS); the document after
+    it was taken for a comment-only piece and skipped, leaving its image public (found by hypothesis)."""
+    from postrender.testing import render
+
+    stream = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n--- # separator" + line_break +
+              '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}\n')
+    assert "registry.intern/library/nginx" in render(stream, registry="registry.intern").output
