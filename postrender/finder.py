@@ -5,6 +5,7 @@ record of its scalar (value, style, position in the stream) for the splice step.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -664,10 +665,16 @@ def _typed(node: ScalarNode) -> bool:
     """A plain scalar YAML reads as a bool, number, null or timestamp, not as a string."""
     if node.style:
         return False
+    tag: str = _resolver().resolve(ScalarNode, node.value, (True, False))
+    return tag != "tag:yaml.org,2002:str"
+
+
+@functools.lru_cache(maxsize=1)
+def _resolver() -> Any:
+    """One PyYAML resolver for every image field (built on first use, not per field)."""
     from yaml.resolver import Resolver
 
-    tag: str = Resolver().resolve(ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
-    return tag != "tag:yaml.org,2002:str"
+    return Resolver()
 
 
 def _mark_of(node: Node) -> Scalar:

@@ -95,6 +95,12 @@ def _rewrite_whole(text: str, start: int, end: int, node: Scalar | ScalarNode, r
     return Edit(start, end, rendered)
 
 
+def whole_scalar_edit(text: str, node: Scalar | ScalarNode, value: str) -> Edit:
+    """``node`` written again whole as a double-quoted string holding ``value`` (anchor and tag stay)."""
+    return _rewrite_whole(text, _body_start(text, node.start_mark.index, node.end_mark.index), node.end_mark.index, node,
+                          [(0, node.value, value)])
+
+
 _LINE_BREAK_AT_END = re.compile("(?:\r\n|[\r\n\x85\u2028\u2029])\\Z")  # libyaml's line breaks
 
 

@@ -14,13 +14,12 @@ value and then carried into the stream's text:
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 
 from .discovery import decode_value, encode_value
 from .nodes import Scalar
-from .splice import Edit, OverlappingEdits, pieces, verbatim_position
+from .splice import Edit, OverlappingEdits, pieces, verbatim_position, whole_scalar_edit
 
 _INDENT_INDICATOR = re.compile(r"[|>][+-]?([1-9])?[+-]?")
 
@@ -44,7 +43,7 @@ def edit_value(text: str, node: Scalar, codec: str | None, edits: Sequence[Edit]
         positions = [verbatim_position(text, node, e.start, node.value[e.start:e.end]) for e in ordered]
         if all(p is not None for p in positions):
             return [Edit(p, p + (e.end - e.start), e.text) for p, e in zip(positions, ordered) if p is not None], False
-    return [_rewrite_whole(text, node, "".join(pieces(node.value, ordered)))], True
+    return [whole_scalar_edit(text, node, "".join(pieces(node.value, ordered)))], True
 
 
 def _replace_value(text: str, node: Scalar, new: str) -> tuple[list[Edit], bool]:
@@ -57,7 +56,7 @@ def _replace_value(text: str, node: Scalar, new: str) -> tuple[list[Edit], bool]
         mapped = _literal_edits(text, node, [Edit(0, len(node.value), new)])
         if mapped is not None:
             return mapped, False
-    return [_rewrite_whole(text, node, new)], True
+    return [whole_scalar_edit(text, node, new)], True
 
 
 def _literal_edits(text: str, node: Scalar, edits: Sequence[Edit]) -> list[Edit] | None:
@@ -110,17 +109,3 @@ def _literal_edits(text: str, node: Scalar, edits: Sequence[Edit]) -> list[Edit]
         out.append(Edit(at(edit.start), at(edit.end) if edit.end > edit.start else at(edit.start), new))
     return out
 
-
-def _rewrite_whole(text: str, node: Scalar, value: str) -> Edit:
-    """The scalar written again as a double-quoted string (its anchor and tag stay)."""
-    start = node.start
-    while start < node.end and text[start] in "&!":
-        while start < node.end and text[start] not in " \t\r\n":
-            start += 1
-        while start < node.end and text[start] in " \t\r\n":
-            start += 1
-    rendered = json.dumps(value, ensure_ascii=False)
-    raw = text[start:node.end]
-    if node.style in ("|", ">") and raw.endswith("\n"):
-        rendered += "\r\n" if raw.endswith("\r\n") else "\n"
-    return Edit(start, node.end, rendered)
