@@ -42,10 +42,16 @@ def corpus() -> Path:
     return CORPUS
 
 
+NO_HELM_PLUGINS = "/nonexistent/civitas-postrender-tests/helm-plugins"
+
+
 def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a spawned CLI: no CIVITAS_POSTRENDER_* leaking in from the caller, plus ``env``."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_POSTRENDER_")}
-    full_env.update(env or {})
+    """The environment of a spawned CLI: no CIVITAS_POSTRENDER_* or installed Helm plugins leaking in from the caller, plus ``env``."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CIVITAS_POSTRENDER_") and k != "HELM_PLUGINS"}
+    env = env or {}
+    if "HELM_DATA_HOME" not in env:  # helm-plugin looks at the installed plugins: never the user's own
+        full_env["HELM_PLUGINS"] = NO_HELM_PLUGINS
+    full_env.update(env)
     return full_env
 
 

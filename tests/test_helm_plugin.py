@@ -30,7 +30,8 @@ import pytest
 import yaml
 
 from conftest import FIXTURES, ROOT, run_cli
-from postrender.commands.helm_plugin import LAUNCHER, Target, launcher_script, plugin_version, plugin_yaml
+from postrender.commands.helm_plugin import (LAUNCHER, Target, installed_plugins, launcher_script, plugin_directories,
+                                            plugin_version, plugin_yaml)
 from postrender.commands.check import Outcome, check_stream
 from postrender.pipeline import collect
 from postrender.plan import is_private
@@ -159,6 +160,60 @@ def test_existing_plugin_is_not_overwritten_without_force(plugin_dir: Path) -> N
     again = run_cli(["helm-plugin", str(plugin_dir)])
     assert again.returncode == 1 and b"--force" in again.stderr
     assert run_cli(["helm-plugin", "--force", str(plugin_dir)]).returncode == 0
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"HELM_PLUGINS": f"/a{os.pathsep}/b", "HELM_DATA_HOME": "/d"}, ["/a", "/b"]),
+    ({"HELM_DATA_HOME": "/d", "XDG_DATA_HOME": "/x"}, ["/d/plugins"]),
+    ({"XDG_DATA_HOME": "/x", "HOME": "/h"}, ["/x/helm/plugins"]),
+    ({"HOME": "/h"}, ["/h/Library/helm/plugins" if sys.platform == "darwin" else "/h/.local/share/helm/plugins"]),
+])
+def test_plugin_directories_are_where_helm_looks(env: dict[str, str], expected: list[str]) -> None:
+    assert plugin_directories(env) == [Path(p) for p in expected]
+
+
+def _install(plugins: Path, entry: str, name: str) -> Path:
+    """A plugin as ``helm plugin install`` leaves it: a directory (or a link) holding plugin.yaml."""
+    directory = plugins / entry
+    directory.mkdir(parents=True)
+    (directory / "plugin.yaml").write_text(plugin_yaml(name))
+    return directory
+
+
+def test_installed_plugins_are_found_by_name_not_by_directory(tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    mine = _install(plugins, "helm-plugin", "civitas-postrender")
+    _install(plugins, "civitas-postrender", "other-name")
+    (plugins / "broken").mkdir()
+    (plugins / "broken" / "plugin.yaml").write_text("name: [unclosed")
+    assert installed_plugins("civitas-postrender", {"HELM_PLUGINS": str(plugins)}) == [mine]
+    assert installed_plugins("civitas-postrender", {"HELM_PLUGINS": str(tmp_path / "missing")}) == []
+
+
+def test_a_second_plugin_of_an_installed_name_is_refused_unless_forced(tmp_path: Path) -> None:
+    plugins = tmp_path / "data" / "plugins"
+    installed = _install(plugins, "helm-plugin", "civitas-postrender")
+    env = {"HELM_DATA_HOME": str(tmp_path / "data")}
+    refused = run_cli(["helm-plugin", str(tmp_path / "new")], env=env)
+    assert refused.returncode == 1 and not (tmp_path / "new").exists()
+    message = refused.stderr.decode()
+    assert str(installed) in message and "helm plugin uninstall civitas-postrender" in message and "--force" in message
+    other_name = run_cli(["helm-plugin", "--name", "civitas-mirror", str(tmp_path / "other")], env=env)
+    assert other_name.returncode == 0, other_name.stderr
+    forced = run_cli(["helm-plugin", "--force", str(tmp_path / "new")], env=env)
+    assert forced.returncode == 0 and (tmp_path / "new" / "plugin.yaml").is_file()
+    assert b"warning: a Helm plugin named 'civitas-postrender' is also installed" in forced.stderr
+
+
+def test_rewriting_the_installed_plugin_itself_is_an_update(tmp_path: Path) -> None:
+    """A local ``helm plugin install DIR`` is a link to DIR: writing DIR again is not a second plugin."""
+    source = tmp_path / "source"
+    assert run_cli(["helm-plugin", str(source)]).returncode == 0
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "source").symlink_to(source)
+    again = run_cli(["helm-plugin", "--force", str(source)], env={"HELM_PLUGINS": str(plugins)})
+    assert again.returncode == 0 and b"warning" not in again.stderr
 
 
 # --- the launcher, run as Helm 4 runs it ---------------------------------------------------------------

@@ -348,6 +348,22 @@ def test_helm4_two_plugins_named_alike_break_helm_until_one_is_removed(tmp_path_
     assert "civitas-postrender" in helm.ok("plugin", "list")
 
 
+def test_helm4_helm_plugin_refuses_a_name_helm_has_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The way into the trap above is closed: helm-plugin sees the installed plugin through Helm's own variables."""
+    helm = _helm(helm_binary("4.1.4"), tmp_path_factory.mktemp("helm4-refused"))
+    helm.ok("plugin", "install", str(ROOT / "helm-plugin"))
+    second = helm.home / "generated"
+    refused = subprocess.run([*CLI, "helm-plugin", str(second)], capture_output=True, text=True, env=helm.env, timeout=60)
+    assert refused.returncode == 1 and "already installed" in refused.stderr and not second.exists()
+    installed = helm.ok("env", "HELM_PLUGINS").strip()
+    assert str(Path(installed) / "helm-plugin") in refused.stderr
+    helm.ok("plugin", "uninstall", "civitas-postrender")  # the way the message gives
+    written = subprocess.run([*CLI, "helm-plugin", str(second)], capture_output=True, text=True, env=helm.env, timeout=60)
+    assert written.returncode == 0, written.stderr
+    helm.ok("plugin", "install", str(second))
+    assert "civitas-postrender" in helm.ok("plugin", "list")
+
+
 def test_helm4_helm_create_chart(helm4: Helm) -> None:
     plain = sections(helm4.ok("install", RELEASE, str(CHARTS / "webapp"), "--dry-run=client"))
     rendered = sections(helm4.ok("install", RELEASE, str(CHARTS / "webapp"), "--dry-run=client",

@@ -32,6 +32,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import click
 
@@ -151,9 +152,63 @@ def current_target() -> Target:
     return Target(tuple(executables), interpreter, str(Path(postrender.__file__).resolve().parent))
 
 
+def plugin_directories(env: Mapping[str, str] | None = None) -> list[Path]:
+    """Where Helm looks for plugins (``helm env HELM_PLUGINS``): ``$HELM_PLUGINS`` (a path list),
+    else ``$HELM_DATA_HOME/plugins``, else ``$XDG_DATA_HOME/helm/plugins``, else the platform's
+    data directory (helm's ``pkg/helmpath/lazypath*.go``)."""
+    env = os.environ if env is None else env
+    if env.get("HELM_PLUGINS"):
+        return [Path(p) for p in env["HELM_PLUGINS"].split(os.pathsep) if p]
+    if env.get("HELM_DATA_HOME"):
+        return [Path(env["HELM_DATA_HOME"]) / "plugins"]
+    if env.get("XDG_DATA_HOME"):
+        return [Path(env["XDG_DATA_HOME"]) / "helm" / "plugins"]
+    home = Path(env.get("HOME") or Path.home())
+    data = home / "Library" if sys.platform == "darwin" else home / ".local" / "share"
+    return [data / "helm" / "plugins"]
+
+
+def installed_plugins(name: str, env: Mapping[str, str] | None = None) -> list[Path]:
+    """Installed plugin directories whose plugin.yaml is named ``name`` (unreadable ones are skipped:
+    Helm reports those itself)."""
+    import yaml
+
+    found: list[Path] = []
+    for plugins in plugin_directories(env):
+        try:
+            entries = sorted(plugins.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                meta = yaml.safe_load((entry / "plugin.yaml").read_bytes())
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(meta, dict) and meta.get("name") == name:
+                found.append(entry)
+    return found
+
+
+def _same_directory(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def write_plugin(directory: Path, target: Target, name: str = PLUGIN_NAME, config: Path | None = None,
-                 log_file: Path | None = None, force: bool = False) -> list[Path]:
+                 log_file: Path | None = None, force: bool = False,
+                 env: Mapping[str, str] | None = None) -> list[Path]:
     files = {directory / "plugin.yaml": plugin_yaml(name), directory / LAUNCHER: launcher_script(target, config, log_file)}
+    # A local install is a link to its directory: rewriting that same directory is an update, not a second plugin.
+    others = [p for p in installed_plugins(name, env) if not _same_directory(p, directory)]
+    if others and not force:
+        where = ", ".join(str(p) for p in others)
+        raise ConfigError(
+            f"a Helm plugin named {name!r} is already installed ({where}); with a second one Helm 4 fails "
+            f"on every plugin command and every --post-renderer {name}. Remove it first "
+            f"(helm plugin uninstall {name}, or rm -r {shlex.quote(str(others[0]))}), choose another --name, "
+            "or pass --force to write anyway")
     if not force:
         existing = [str(p) for p in files if p.exists()]
         if existing:
@@ -175,13 +230,19 @@ def write_plugin(directory: Path, target: Target, name: str = PLUGIN_NAME, confi
               help="Default config file for the plugin (CIVITAS_POSTRENDER_CONFIG still wins).")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Default log file for the plugin (CIVITAS_POSTRENDER_LOG still wins).")
-@click.option("--force", is_flag=True, help="Overwrite an existing plugin.yaml / launcher.")
+@click.option("--force", is_flag=True,
+              help="Overwrite an existing plugin.yaml / launcher, even when a plugin of this name is installed elsewhere.")
 def helm_plugin(directory: Path, name: str, config: Path | None, log_file: Path | None, force: bool) -> None:
     """Write a Helm 4 post-renderer plugin into DIRECTORY that runs this installation.
 
     Then: helm plugin install DIRECTORY; helm install --post-renderer civitas-postrender ...
     """
     target = current_target()
+    if force:
+        for other in installed_plugins(name):
+            if not _same_directory(other, directory):
+                click.echo(escape(f"warning: a Helm plugin named {name!r} is also installed at {other}: "
+                                  "remove one before using Helm 4"), err=True)
     written = write_plugin(directory, target, name, config and config.absolute(), log_file and log_file.absolute(), force)
     for path in written:
         click.echo(escape(f"wrote {path}"))
