@@ -91,6 +91,8 @@ def _extend_existing(text: str, site: SecretSite, node: MappingNode, key: str, s
     value = get(node, key)
     if site.style == "name":
         return _fill_single(text, site, node, key, value, secrets, eol)
+    if site.style == "string":
+        return _fill_string(text, node, key, value, secrets)
     if _is_null(value):
         assert isinstance(value, ScalarNode)
         rendered = _flow_value(site.style, secrets, _is_json(node))
@@ -131,6 +133,8 @@ def _new_value(text: str, site: SecretSite, value: Node, secrets: Sequence[str],
         if isinstance(value, MappingNode) and get(value, "name") is not None:
             return None
         return _flow_value("name", secrets, as_json)
+    if site.style == "string":
+        return None if _named(value) else _flow_value("string", secrets, as_json)
     if _is_null(value):
         return _flow_value(site.style, secrets, as_json)
     missing = _missing(site, value, secrets, warnings)
@@ -231,6 +235,21 @@ def _fill_single(text: str, site: SecretSite, node: MappingNode, key: str, value
     return None
 
 
+def _named(value: Node | None) -> bool:
+    return isinstance(value, ScalarNode) and not _is_null(value) and value.value != ""
+
+
+def _fill_string(text: str, node: MappingNode, key: str, value: Node | None, secrets: Sequence[str]) -> Edit | None:
+    """A one-name field (KubeVirt's ``containerDisk.imagePullSecret: x``): a name already there is
+    the user's choice; an empty one (``""``, ``~``, nothing) gets the first secret."""
+    if not isinstance(value, ScalarNode) or _named(value):
+        return None
+    rendered = _flow_value("string", secrets, _is_json(node))
+    if _is_null(value):
+        return _set_null(text, node, key, value, rendered)
+    return Edit(value.start_mark.index, value.end_mark.index, rendered)
+
+
 def _insert_keys(text: str, node: MappingNode, keys: tuple[str, ...], style: str, secrets: Sequence[str], eol: str) -> Edit:
     pairs = written(node)  # by position: a merged key is written in another mapping
     if node.flow_style or not pairs:
@@ -258,6 +277,8 @@ def _insert_keys(text: str, node: MappingNode, keys: tuple[str, ...], style: str
     inner = column + 2 * (len(keys) - 1)
     if style == "name":
         lines.append(f"{' ' * (inner + 2)}name: {_scalar(secrets[0])}{eol}")
+    elif style == "string":
+        lines[-1] = lines[-1][:-len(eol)] + f" {_scalar(secrets[0])}{eol}"
     else:
         lines += [f"{' ' * (inner + sequence_indent)}- {_block_item(style, s)}{eol}" for s in secrets]
     lines.append(" " * column)
@@ -315,6 +336,8 @@ def _flow_item(style: str, secret: str, as_json: bool) -> str:
 
 
 def _flow_value(style: str, secrets: Sequence[str], as_json: bool) -> str:
+    if style == "string":
+        return json.dumps(secrets[0]) if as_json else _scalar(secrets[0])
     if style == "name":
         return _flow_item("names", secrets[0], as_json)
     return "[" + ", ".join(_flow_item(style, s, as_json) for s in secrets) + "]"

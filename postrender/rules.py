@@ -16,7 +16,7 @@ from .errors import ConfigError
 from .yamlfile import read_yaml_file
 from .paths import Evaluator, PathSyntaxError, compile_path
 
-PULL_SECRET_STYLES = ("names", "name", "strings")
+PULL_SECRET_STYLES = ("names", "name", "strings", "string")
 LOCATIONS = ("container", "cr-field", "cr-container", "env", "args", "config", "crd-schema-default")
 DATA_ENCODINGS = ("text", "base64")
 

@@ -7,6 +7,7 @@ from postrender.testing import render
 
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n{spec}"
 TENANT = "apiVersion: minio.min.io/v2\nkind: Tenant\nmetadata:\n  name: t\nspec:\n{spec}"
+VMI = "apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: v\nspec:\n  volumes:\n  - name: d\n    containerDisk:\n{spec}"
 
 CASES = [
     ("missing, indented style", POD, "  containers:\n    - name: a\n      image: r.example/a:1\n",
@@ -34,6 +35,19 @@ CASES = [
      "  imagePullSecret: {name: regcred}\n  image: r.example/m:1\n"),
     ("single-secret field set", TENANT, "  imagePullSecret:\n    name: mine\n  image: r.example/m:1\n",
      "  imagePullSecret:\n    name: mine\n  image: r.example/m:1\n"),
+    # one name as a string (KubeVirt's containerDisk.imagePullSecret): only the first secret fits
+    ("one-name field missing", VMI, "      image: r.example/d:1\n",
+     "      imagePullSecret: regcred\n      image: r.example/d:1\n"),
+    ("one-name field empty string", VMI, "      imagePullSecret: ''\n      image: r.example/d:1\n",
+     "      imagePullSecret: regcred\n      image: r.example/d:1\n"),
+    ("one-name field null", VMI, "      imagePullSecret:\n      image: r.example/d:1\n",
+     "      imagePullSecret: regcred\n      image: r.example/d:1\n"),
+    ("one-name field set", VMI, "      imagePullSecret: mine\n      image: r.example/d:1\n",
+     "      imagePullSecret: mine\n      image: r.example/d:1\n"),
+    ("one-name field, flow mapping", VMI, "      {image: r.example/d:1}\n",
+     "      {imagePullSecret: regcred, image: r.example/d:1}\n"),
+    ("one-name field by a merge key", VMI, "      <<: {imagePullSecret: ''}\n      image: r.example/d:1\n",
+     "      <<: {imagePullSecret: ''}\n      imagePullSecret: regcred\n      image: r.example/d:1\n"),
     # shared lists are never edited where they are written: a new list holds their entries and ours
     ("aliased list", POD, "  volumes: &v\n  - name: backup\n  imagePullSecrets: *v\n  containers: []\n",
      "  volumes: &v\n  - name: backup\n  imagePullSecrets: [{name: backup}, {name: regcred}]\n  containers: []\n"),
