@@ -33,10 +33,11 @@ def _normal(image: str) -> str:
 
 def _rewritten(stream: Path) -> Counter[Entry]:
     """What post-render rewrites, one entry per image per place (a split reference's registry and
-    repository settings are one place)."""
+    repository settings are one place).  Images an operator implies are written nowhere in the
+    stream, so no key names them: their insertion is checked by the operator snapshots."""
     result = post_render(decode(stream.read_bytes()), SETTINGS)
     places = {(site.doc.index, site.path.split(" (split: ")[0].rsplit(".", 1)[0] if site.part else site.path, site.text,
-               category(site.location)) for site, _ in result.plan.rewrites}
+               category(site.location)) for site, _ in result.plan.rewrites if not site.implied}
     return Counter((stream.name, doc, _normal(image), cat) for doc, _, image, cat in places)
 
 
