@@ -609,7 +609,7 @@ class Sweep:
         scalars = {k: v for k, v in items(node) if isinstance(v, ScalarNode) and v.start_mark.index not in claimed}
         named = value_name(scalars)
         parent_key = next((p for p in reversed(parts) if isinstance(p, str)), "")
-        block = split.find_block({k: v.value for k, v in scalars.items()}, heuristics.key_says_image(parent_key))
+        block = split.find_block({k: v.value for k, v in scalars.items()}, heuristics.key_says_image(parent_key), prefixed=True)
         done: set[str] = set()
         if block is not None:
             for part, key in block.parts.items():
@@ -622,9 +622,12 @@ class Sweep:
                     sink.found(Found(value.index(stripped), stripped, block.ref.normalized,
                                      f"{format_path((*parts, key))} (split: {part})", "split", part, qualified=block.explicit))
                 done.add(key)
+            done.update(block.keys)  # the image name beside a prefix repository is a part, not an image
+        in_image_map = _image_map(parts)
         for key, value in scalars.items():
             if key not in done and value.value:
-                self._string(value, named if key == "value" and named else key, (*parts, key), policy, False, node)
+                held = in_image_map and any(c in value.value for c in "/:@")  # a reference, not a setting's word
+                self._string(value, named if key == "value" and named else key, (*parts, key), policy, held, node)
 
     def _string(self, node: ScalarNode, key: str, parts: tuple[PathPart, ...], policy: str, image_context: bool,
                 parent: Node | None = None) -> None:
@@ -635,6 +638,19 @@ class Sweep:
         sink = ValueSink(self.ctx, self.out, node, None, policy, "heuristic/sweep")
         Search(sink, self.rules, self.ctx).string(node.value, key, format_path(parts), same_place,
                                                   config_name=key, image_context=image_context)
+
+
+def _image_map(parts: tuple[PathPart, ...]) -> bool:
+    """A mapping whose values are images by where they stand: the values of an image key
+    (Confluent's ``image: {application: REF, init: REF}``, Vitess's ``images: {vtgate: REF,
+    mysqld: {mysql80Compatible: REF}}``), at most two levels below it.  Not a split block (that
+    is found before) and not a container list item (a mapping under a list is its own object)."""
+    for part in reversed(parts[-2:]):
+        if not isinstance(part, str):
+            return False
+        if heuristics.is_candidate_key(part) or part == "images" or part.endswith(("Images", "_IMAGES")):
+            return True
+    return False
 
 
 def _walk(root: Node, prefix: tuple[PathPart, ...], skip: tuple[str, ...] = ()) -> Iterator[tuple[Node, tuple[PathPart, ...]]]:

@@ -32,10 +32,19 @@ class Block:
     own: ImageRef  # the repository value read alone (a tag may be written into it)
     repository: str  # the repository value as written
     explicit: bool  # the joined reference names its registry itself
+    image_key: str | None = None  # ``{repository: nvcr.io/nvidia, image: driver}``: the key of the last name part
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every key that holds a part of the name (the tag's excepted): none of them is an image alone."""
+        return tuple(k for k in (self.registry_key, self.name_key, self.image_key) if k)
 
     @property
     def parts(self) -> dict[str, str]:
-        """Which key holds which part: ``registry``, and ``path`` (beside a registry key) or ``name``."""
+        """Which key holds which part: ``registry``, and ``path`` (beside a registry key) or ``name``;
+        with an image key, the repository is the prefix of the image's name (``prefix:NAME``)."""
+        if self.image_key is not None:
+            return {f"prefix:{self.ref.path.rsplit('/', 1)[-1]}{self.ref.suffix}": self.name_key}
         if self.registry_key is not None:
             return {"registry": self.registry_key, "path": self.name_key}
         return {"name": self.name_key}
@@ -70,14 +79,19 @@ def part_text(part: str, old: str, target: ImageRef) -> str:
 
 
 def find_block(values: Mapping[str, object], image_context: bool, global_registry: str | None = None,
-               name_keys: tuple[str, ...] = NAME_KEYS, known: bool = False) -> Block | None:
+               name_keys: tuple[str, ...] = NAME_KEYS, known: bool = False, prefixed: bool = False) -> Block | None:
     """The split reference a mapping holds, or None.
 
     ``values`` maps keys to their values (strings where they are strings).  A mapping is a
     block when it has a name key and a tag, digest or registry beside it; ``{name, tag}`` only
     where the context says image (``image: {name: x, tag: y}``) or the name carries a registry,
-    because those keys are common in other settings.
+    because those keys are common in other settings.  ``prefixed``: also the operator shape
+    ``{repository: REGISTRY/PATH, image: NAME, version: TAG}`` (see ``_prefixed_block``).
     """
+    if prefixed:
+        block = _prefixed_block(values)
+        if block is not None:
+            return block
     tag_key = _tag_key(values, image_context)
     name_key = next((k for k in name_keys if isinstance(values.get(k), str) and values.get(k)), None)
     if name_key is None:
@@ -102,6 +116,25 @@ def find_block(values: Mapping[str, object], image_context: bool, global_registr
     if name_key == "name" and not (image_context or explicit):
         return None
     return Block(name_key, registry_key, ref, own, repository, explicit)
+
+
+def _prefixed_block(values: Mapping[str, object]) -> Block | None:
+    """``{repository: nvcr.io/nvidia, image: driver, version: 460.73.01}`` (NVIDIA's operators and
+    others): the repository is where the image's name lives, the program joins
+    ``repository/image:version``.  Both must be there as strings, the repository naming its
+    registry and the image naming none; the repository setting becomes the target's prefix."""
+    repository, image = values.get("repository"), values.get("image")
+    tag_key = "tag" if "tag" in values else "version" if "version" in values else None
+    if not (isinstance(repository, str) and isinstance(image, str) and tag_key):
+        return None
+    repository, image = repository.strip().rstrip("/"), image.strip()
+    if not repository or not image or has_explicit_registry(image) or not has_explicit_registry(repository + "/x"):
+        return None
+    ref = parse_reference(f"{repository}/{image}{_suffix(values, tag_key)}")
+    own = parse_reference(repository)
+    if ref is None or own is None or own.suffix or ref.path.rsplit("/", 1)[-1] != image.split(":")[0].split("@")[0].rsplit("/", 1)[-1]:
+        return None
+    return Block("repository", None, ref, own, repository, True, "image")
 
 
 def flat_blocks(keys: Mapping[str, str]) -> list[tuple[dict[str, str], Block]]:
