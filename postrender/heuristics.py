@@ -226,7 +226,28 @@ def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
             text = text.rstrip(".:)")
             if text and is_qualified_reference(text):
                 mentions.append((offset + at, text, "in text"))
+    if "mage" in value or "MAGE" in value:
+        seen = {offset for offset, _, _ in mentions}
+        mentions += [found for found in keyed_lines(value) if found[0] not in seen]
+        mentions.sort()
     return images, mentions
+
+
+# ``image: REF`` / ``image = "REF"`` / ``"image": "REF",`` lines of a config kept as text (one that
+# does not parse, a pod template in a pipeline script): the key says image, the line holds nothing else.
+_KEYED_LINE = re.compile(r"""^[ \t]*(?:-[ \t]+|[{,][ \t]*)?["']?(?P<key>[\w.-]+)["']?[ \t]*[:=][ \t]*["']?(?P<value>[^\s"',#]+)["']?[ \t]*,?[ \t]*(?:\#.*)?$""",
+                         re.MULTILINE)
+
+
+def keyed_lines(text: str) -> list[Embedded]:
+    """References on lines of free text whose key says image (``(offset, reference, label)``):
+    mentions, reported where the text cannot be parsed, never rewritten by default."""
+    found: list[Embedded] = []
+    for match in _KEYED_LINE.finditer(text):
+        value = match["value"]
+        if key_says_image(match["key"]) and _plausible(value, True) and not value.startswith(("$", "{", "<")):
+            found.append((match.start("value"), value, f"after {match['key']}"))
+    return found
 
 
 def _list_item(text: str, image_key: bool) -> Embedded | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from postrender.heuristics import in_args, in_value, is_candidate_key
+from postrender.heuristics import in_args, in_value, is_candidate_key, keyed_lines
 from postrender.testing import render
 
 
@@ -137,3 +137,52 @@ def test_other_spellings_end_to_end() -> None:
     for decoy in ("app.kubernetes.io/name: other-operator", "example.io/default-image: quay.io/not/an-image-field:1",
                   "--controller-class=k8s.io/other", "value: IfNotPresent", "value: Europe/Berlin"):
         assert decoy in out
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("containers:\n  - name: jnlp\n    image: \"jenkins/inbound-agent:3206\"\n", ["jenkins/inbound-agent:3206"]),
+        ("- image: node:12.6.0  # pinned\n", ["node:12.6.0"]),
+        ('{"sidecarImage": "acme/sidecar:1.2",\n "x": 1}', ["acme/sidecar:1.2"]),
+        ("helper_image = 'gitlab/helper:x86_64-v16'\n", ["gitlab/helper:x86_64-v16"]),
+        # decoys: about images, not an image; a bare word; a template; more on the line
+        ("imagePullPolicy: Always\nimage_tag: 1.2.3\nimage: busybox\n", []),
+        ("image: ${IMAGE}\nimage: {{ .Values.image }}\nimage: <your-image>\n", []),
+        ("echo image: acme/x:1 is used\n", []),
+    ],
+)
+def test_keyed_lines(text: str, found: list[str]) -> None:
+    hits = keyed_lines(text)
+    assert [ref for _, ref, _ in hits] == found
+    for offset, ref, _ in hits:
+        assert text[offset:offset + len(ref)] == ref
+
+
+BROKEN_CASC = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: casc
+data:
+  casc.yaml: |
+    jenkins:
+      clouds:
+        - kubernetes:
+            templates:
+              - containers:
+                  - name: jnlp
+                    image: "acme/agent:4.1"
+    jobs:
+      - script: >
+        pipelineJob('x') {
+        }
+"""
+
+
+def test_image_line_in_a_config_that_does_not_parse_is_reported() -> None:
+    """The config does not parse (a folded script indented too little): the image on its
+    ``image:`` line is reported as left public, counted, and fatal with --strict (was silent)."""
+    result = render(BROKEN_CASC, registry="registry.intern")
+    assert result.output == BROKEN_CASC
+    assert any("'acme/agent:4.1'" in line and "does not parse" in line for line in result.findings.left_public)
