@@ -626,7 +626,7 @@ class Sweep:
         in_image_map = _image_map(parts)
         for key, value in scalars.items():
             if key not in done and value.value:
-                held = in_image_map and any(c in value.value for c in "/:@")  # a reference, not a setting's word
+                held = in_image_map and heuristics.in_image_map(key, value.value)
                 self._string(value, named if key == "value" and named else key, (*parts, key), policy, held, node)
 
     def _string(self, node: ScalarNode, key: str, parts: tuple[PathPart, ...], policy: str, image_context: bool,

@@ -51,6 +51,24 @@ def transport(value: str) -> tuple[int, str, str] | None:
     return None
 
 
+def about_images(name: str) -> bool:
+    """A name of a setting about images (``tag``, ``digest``, ``registry``, ``pullPolicy``, ``host``):
+    its value is not an image even among images."""
+    return _about_images(name)
+
+
+# ``registry.example.com:5000``: a registry endpoint, not an image tagged 5000.
+_HOST_PORT = re.compile(r"[\w-]+(?:\.[\w-]+)+:\d+\Z")
+
+
+def in_image_map(key: str, value: str) -> bool:
+    """A value of an image map (``image: {application: REF}``, ``images: {vtgate: REF}``) that can
+    be a reference: it holds a ``/``, ``:`` or ``@``, its key is not a setting about images, and it
+    is neither a bare digest nor a ``host:port`` endpoint."""
+    return (any(c in value for c in "/:@") and not _about_images(key) and not value.strip().startswith("sha256:")
+            and not _HOST_PORT.match(value.strip()))
+
+
 def name_says_image(name: str) -> bool:
     return bool(_SAYS_IMAGE.search(name)) and not _about_images(name)
 

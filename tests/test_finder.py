@@ -51,3 +51,30 @@ def test_image_map_with_rewrite_candidates() -> None:
     for ref in ("example/broker:7.1.0", "example/lite:v17", "prom/exporter:v0.11.0"):
         assert f"registry.intern/civitas/{ref}" in result.output
     assert "mode: fast" in result.output and "pullPolicy: IfNotPresent" in result.output
+
+
+IMAGE_MAP_DECOYS = """\
+apiVersion: platform.example.io/v1
+kind: Broker
+metadata:
+  name: b
+spec:
+  image:
+    repository: quay.io/x/y
+    tag: "1.0"
+    digest: "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+  images:
+    docs: "https://example.com/images/list"
+    mirror: "registry.example.com:5000"
+    dir: /var/lib/images
+    version: "1.2:3"
+    pullPolicy: IfNotPresent
+"""
+
+
+def test_image_map_decoys_are_not_candidates() -> None:
+    """Beside a split block or among images: a digest, a registry endpoint, a URL, a path and
+    settings about images are none (they would fail --strict for nothing)."""
+    result = render(IMAGE_MAP_DECOYS, registry="registry.intern", folder="civitas")
+    assert not result.plan.candidates_left
+    assert result.output == IMAGE_MAP_DECOYS.replace("quay.io/x/y", "registry.intern/civitas/x/y")
