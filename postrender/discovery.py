@@ -36,6 +36,18 @@ _IMAGE_WORD = re.compile(r"image", re.IGNORECASE)
 # A "/" between a registry (its last character: a letter, digit or "]") and a path, or a transport's "://".
 _PATH_SLASH = re.compile(r"[\w\]]/\w|://")
 _REGISTRY_WORD = re.compile(r"registry|hub", re.IGNORECASE)
+# ``may_find``: a long text (a dashboard JSON, a script) is searched only when some shape a find needs is in it.
+SCAN_MIN = 512  # characters: shorter strings are searched directly
+_WORDS = ("image", "registry", "repository", "docker://", "oci://")  # in the lowered text
+# Characters that re.IGNORECASE matches to a letter of those words although str.lower() does not make them it.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+_SLASH = re.compile(r"/[A-Za-z0-9]")  # a path after a registry starts so
+_FIRST_PART = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:@+-")  # a reference's characters but "/"
+# Escapes of double-quoted YAML, JSON and TOML strings and what they stand for (``_unescape``).
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|x([0-9A-Fa-f]{2})|(.))", re.DOTALL)
+_KEPT = {"/": "/", "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "\t": "\t", "N": "\x85", "L": "\u2028", "P": "\u2029", "_": "\xa0"}
+# A backslash ending a line: YAML and TOML join the lines (TOML across empty ones), a shell script goes on.
+_ESCAPED_BREAK = re.compile(r"\\[ \t]*[\r\n\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +131,71 @@ def may_hold(text: str, key: str, config_name: str = "", image_context: bool = F
     return depth < MAX_DEPTH and ("\n" in text or text.lstrip()[:1] in ("{", "[") or config_name.lower().endswith(_CONFIG_SUFFIXES))
 
 
+def may_find(text: str, key: str, image_context: bool = False) -> bool:
+    """False when no search of ``text`` under ``key`` (the text itself, the config it holds and
+    the configs those hold) can find anything: decided on the text, without parsing it.
+
+    Every find needs, in some string or key of it: "image" (an image key, flag, name or context),
+    "registry", "hub" or "repository" (registry settings, split references), ``kind`` or
+    ``containers`` (an embedded object), ``docker://`` or ``oci://``, or a reference that names
+    its registry (``host.domain/x``, ``host:port/x``, ``localhost/x``) where a string or a token
+    starts.  A string's characters are in the text as written, or written with escapes in
+    double quotes: the text is scanned as written and with its escapes read, once for each level
+    of embedding (an escape's backslash may itself be written as an escape).  Lines joined by a
+    backslash are not read: such a text is searched."""
+    if image_context or _IMAGE_WORD.search(key) or _REGISTRY_WORD.search(key):
+        return True
+    for _ in range(MAX_DEPTH + 1):
+        if _shaped(text):
+            return True
+        if "\\" not in text:
+            return False
+        if _ESCAPED_BREAK.search(text):
+            return True  # not worth reading: lines joined or not, the text is searched as it is
+        text = _ESCAPE.sub(_unescape, text)
+    return False
+
+
+def _shaped(text: str) -> bool:
+    """One reading of a text holds a shape ``may_find`` looks for."""
+    lowered = text.translate(_FOLD).lower()
+    if any(word in lowered for word in _WORDS):
+        return True
+    if _word_at(lowered, "hub", "_") or _word_at(text, "kind") or _word_at(text, "containers"):
+        return True
+    for match in _SLASH.finditer(text):
+        end = start = match.start()
+        while start and text[start - 1] in _FIRST_PART:
+            start -= 1
+        first = text[start:end]
+        # a token starts after a character that is no part of a reference, or after a ":" (``{"a":b.c/d}``)
+        if ("." in first or ":" in first or first.endswith("localhost")) and (start == 0 or text[start - 1] != "/" or ":" in first):
+            return True
+    return False
+
+
+def _word_at(text: str, word: str, joins: str = "") -> bool:
+    """``word`` as a whole key (after and before no word character), or with ``joins``, at the
+    end of one after one of those characters (``hub``, ``x_hub``, ``x.hub``; not ``github``)."""
+    at = text.find(word)
+    while at != -1:
+        after = at + len(word)
+        if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_") or text[at - 1] in joins:
+            if joins or after == len(text) or not (text[after].isalnum() or text[after] == "_"):
+                return True
+        at = text.find(word, at + 1)
+    return False
+
+
+def _unescape(match: re.Match[str]) -> str:
+    """An escape's character; one of whitespace, quotes or controls that no shape holds is a space
+    (a line break stays one: it may end a line after a backslash one level down)."""
+    code = match.group(1) or match.group(2) or match.group(3)
+    if code:
+        return chr(int(code, 16)) if int(code, 16) <= 0x10FFFF else " "
+    return _KEPT.get(match.group(4), " ")
+
+
 def value_name(scalars: dict[str, ScalarNode]) -> str | None:
     """``{name: X_IMAGE, value: ...}`` (env vars, params): the value is read under its name."""
     name = scalars.get("name")
@@ -142,6 +219,8 @@ class Search:
                config_name: str = "", image_context: bool = False) -> None:
         if not may_hold(text, key, config_name, image_context, self.depth):
             return
+        if len(text) >= SCAN_MIN and not may_find(text, key, image_context):
+            return  # a long text (a dashboard) is parsed and walked only when it can hold a find
         if self.depth < MAX_DEPTH and self._embedded(text, key, path, to_outer, config_name):
             return
         registry = heuristics.registry_setting(key, text)
@@ -168,7 +247,7 @@ class Search:
 
     def embedded_only(self, text: str, key: str, path: str) -> None:
         """Search ``text`` only if it is an embedded config (annotation values: plain ones are labels of a sort)."""
-        if self.depth < MAX_DEPTH:
+        if self.depth < MAX_DEPTH and (len(text) < SCAN_MIN or may_find(text, key)):
             self._embedded(text, key, path, same_place, key)
 
     def _report(self, found: Found, to_outer: Callable[[int, str], int | None]) -> None:

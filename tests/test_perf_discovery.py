@@ -1,0 +1,256 @@
+"""``discovery.may_find``: the text-level check that lets a long embedded config (a dashboard)
+go unparsed must never hide a find.  Differential: wherever it says "nothing", the full search
+(parse, walk, heuristics) of the same text under the same key reports nothing either, on every
+string the fixtures and the corpus give the search and on generated texts that hide a find
+behind escapes, nesting and escaped line breaks."""
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from postrender import discovery
+from postrender.finder import DocContext
+from postrender.rules import load_rules
+from postrender.testing import render
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+RULES = load_rules()
+DOC = DocContext(index=0, template="t.yaml", kind="ConfigMap", name="c", namespace=None, api_version="v1", hook=None)
+
+
+class Recorder:
+    """A sink that keeps every call: finds, registry settings, what is left public, pull secrets."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def found(self, found: discovery.Found) -> None:
+        self.calls.append(("found", found))
+
+    def registry_setting(self, found: discovery.Found) -> None:
+        self.calls.append(("registry", found))
+
+    def left_public(self, path: str, ref: str, why: str) -> None:
+        self.calls.append(("left", path, ref, why))
+
+    def embedded_secrets(self, text: str, findings: Any, to_outer: Callable[[int], int | None]) -> None:
+        self.calls.append(("secrets", len(findings.secrets)))
+
+
+def full_search(text: str, key: str, image_context: bool = False, embedded_only: bool = False) -> list[tuple[Any, ...]]:
+    """Everything the search reports for ``text`` under ``key`` with the text-level check off."""
+    sink = Recorder()
+    saved = discovery.SCAN_MIN
+    discovery.SCAN_MIN = 1 << 62
+    try:
+        search = discovery.Search(sink, RULES, DOC)
+        if embedded_only:
+            search.embedded_only(text, key, "p")
+        else:
+            search.string(text, key, "p", discovery.same_place, config_name=key, image_context=image_context)
+    finally:
+        discovery.SCAN_MIN = saved
+    return sink.calls
+
+
+def assert_superset(text: str, key: str, image_context: bool = False, embedded_only: bool = False) -> bool:
+    """``may_find`` is False only where the full search reports nothing; returns ``may_find``."""
+    maybe = discovery.may_find(text, key, image_context)
+    if not maybe:
+        assert full_search(text, key, image_context, embedded_only) == [], (key, text[:300])
+    return maybe
+
+
+# -- every string the search is given on the fixtures and the corpus -----------------------------
+def searched_strings(paths: list[Path]) -> Iterator[tuple[str, str, bool, bool]]:
+    """(text, key, image context, embedded only) of every search while these files are post-rendered."""
+    seen: list[tuple[str, str, bool, bool]] = []
+    string, embedded_only = discovery.Search.string, discovery.Search.embedded_only
+
+    def spy_string(self: discovery.Search, text: str, key: str, path: str, to_outer: Any, config_name: str = "",
+                   image_context: bool = False) -> None:
+        if self.depth == 0:
+            seen.append((text, key, image_context, False))
+        string(self, text, key, path, to_outer, config_name, image_context)
+
+    def spy_embedded(self: discovery.Search, text: str, key: str, path: str) -> None:
+        if self.depth == 0:
+            seen.append((text, key, False, True))
+        embedded_only(self, text, key, path)
+
+    discovery.Search.string, discovery.Search.embedded_only = spy_string, spy_embedded  # type: ignore[method-assign]
+    try:
+        for path in paths:
+            try:
+                render(path.read_bytes(), registry="registry.intern", folder="civitas", pull_secrets=("regcred",))
+            except Exception:  # an input the post-renderer refuses: what it searched before still counts
+                pass
+    finally:
+        discovery.Search.string, discovery.Search.embedded_only = string, embedded_only  # type: ignore[method-assign]
+    return iter(seen)
+
+
+def input_files() -> list[Path]:
+    files = sorted(p for p in (ROOT / "fixtures").rglob("*.y*ml") if "charts" not in p.parts)
+    if CORPUS.is_dir():
+        files += sorted((CORPUS / "charts").glob("*.yaml")) + sorted((CORPUS / "crs").glob("*.yaml"))
+    return files
+
+
+def test_never_hides_a_find_in_the_fixtures_and_the_corpus() -> None:
+    strings = list(searched_strings(input_files()))
+    skipped = [text for text, key, context, only in strings if not assert_superset(text, key, context, only)]
+    assert strings and len(skipped) < len(strings)
+    if CORPUS.is_dir():  # the corpus's Grafana dashboards are what it is for
+        assert sum(len(text) >= discovery.SCAN_MIN for text in skipped) >= 30
+
+
+# -- generated: a find hidden in a long text ------------------------------------------------------
+SEEDS: list[tuple[str, Any]] = [
+    ("image", {"image": "nginx:1.25"}),
+    ("qualified", {"sidecar": "quay.io/a/b:1"}),
+    ("localhost", {"mirror": "localhost:5000/a/b:1"}),
+    ("localhost bare", {"mirror": "localhost/a:1"}),
+    ("list", {"sidecars": "quay.io/a/x:1 quay.io/a/y:2"}),
+    ("flag", {"args": "--log=2 --helper-image=ghcr.io/a/h:3"}),
+    ("flag, bare value", {"args": "-image nginx:1"}),
+    ("mention", {"script": "docker pull ghcr.io/a/b:2 && echo done"}),
+    ("version=image", {"versions": "1.0=quay.io/a/b:1\n2.0=quay.io/a/b:2"}),
+    ("docker transport", {"src": "docker://nginx"}),
+    ("oci transport", {"storageUri": "oci://ghcr.io/a/model:1"}),
+    ("hub", {"x.hub": "quay.io"}),
+    ("hub alone", {"hub": "docker.io/istio"}),
+    ("container registry", {"containerRegistry": "quay.io"}),
+    ("split", {"repository": "nginx", "tag": "1"}),
+    ("split, digest", {"repository": "nginx", "digest": "sha256:" + "a" * 64}),
+    ("split, named", {"name": "quay.io/a/b", "tag": "1"}),
+    ("split, image key", {"worker": {"image": "a/b", "registry": "quay.io"}}),
+    ("name under an image key", {"proxyImage": {"name": "a/b", "version": "1"}}),
+    ("sibling tag", {"proxyImage": {"imageName": "a/b"}, "proxyVersion": "1"}),
+    ("env", {"env": [{"name": "WORKER_IMAGE", "value": "nginx:1"}]}),
+    ("pod template", {"spec": {"containers": [{"name": "a", "image": "nginx"}]}}),
+    ("pod template, no image", {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "a"}]}}),
+    ("object", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "a"}]}}),
+    ("sequence under an image key", {"images": ["nginx:1", "redis:7"]}),
+]
+FILLER = {"title": "Requests by pod", "expr": "sum(rate(http_requests_total{job=\"api\"}[5m])) by (pod)",
+          "description": "Line one.\nLine two: a / b, c:d", "tags": ["a", "b"], "gridPos": {"h": "8", "w": "12"}}
+
+
+def padded(seed: Any, copies: int) -> dict[str, Any]:
+    """The seed among filler panels, as a dashboard holds one odd value among many plain ones
+    (an object or pod template stays the root, with the panels beside its fields)."""
+    if "spec" in seed:
+        return {**seed, "panels": [FILLER] * copies * 2}
+    return {"panels": [FILLER] * copies + [seed] + [FILLER] * copies}
+
+
+def escape_tokens(text: str, rng: random.Random, share: float) -> list[str]:
+    """A JSON/YAML double-quoted string body for ``text``, one token per character (an escape or
+    the character), some characters written as escapes."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif rng.random() < share:
+            out.append("\\/" if char == "/" and rng.random() < 0.5 else f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return out
+
+
+def escape_some(text: str, rng: random.Random, share: float) -> str:
+    return "".join(escape_tokens(text, rng, share))
+
+
+def json_text(value: Any, rng: random.Random, share: float) -> str:
+    """``value`` as JSON whose strings (keys included) have some characters escaped."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f'"{escape_some(k, rng, share)}": {json_text(v, rng, share)}' for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(json_text(v, rng, share) for v in value) + "]"
+    return '"' + escape_some(str(value), rng, share) + '"'
+
+
+def yaml_double_quoted(text: str, rng: random.Random, share: float) -> str:
+    """A YAML document holding ``text`` as one double-quoted value, its lines broken by escaped
+    line breaks (the break and the next line's indentation are no part of the value)."""
+    tokens = escape_tokens(text, rng, share)
+    for at in range(40, len(tokens), 40):
+        if tokens[at] in (" ", "\t"):  # a next line's leading white space is no part of the value: escaped
+            tokens[at] = "\\x20" if tokens[at] == " " else "\\t"
+    pieces = ["".join(tokens[at:at + 40]) for at in range(0, len(tokens), 40)]
+    return 'config: "' + "\\\n    ".join(pieces) + '"\n'
+
+
+def hidden(seed: Any, rng: random.Random, share: float | None = None) -> str:
+    share = rng.choice([0.0, 0.3, 1.0]) if share is None else share
+    text = json_text(padded(seed, rng.randint(3, 8)), rng, share)
+    for _ in range(rng.randint(0, 2)):  # embedded again: a config as a string of a config
+        text = rng.choice([json_text({"inner": text}, rng, share), yaml_double_quoted(text, rng, share)])
+    return text
+
+
+@pytest.mark.parametrize(("name", "seed"), SEEDS, ids=[name for name, _ in SEEDS])
+def test_every_seed_is_a_find_and_is_seen(name: str, seed: Any) -> None:
+    """The generator writes what it means, and each seed gives the full search something to report (else the property test proves nothing),
+    and the check sees it plainly written, escaped and embedded."""
+    import yaml
+
+    for variant in range(20):
+        rng = random.Random(variant)
+        inner = json_text(padded(seed, 2), rng, 0.5)
+        assert yaml.safe_load(yaml_double_quoted(inner, rng, 0.5))["config"] == inner
+        assert json.loads(json_text({"inner": inner}, rng, 0.5))["inner"] == inner
+        assert json.loads(inner) == padded(seed, 2)
+        plain = json_text(padded(seed, 3), rng, 0.0)
+        for _ in range(variant % 3):  # as written in a string of a config: its quotes escaped
+            plain = json_text({"inner": plain}, rng, 0.0)
+        assert full_search(plain, "dashboard.json"), (name, plain[:300])  # escaped, a value may not be editable
+        text = hidden(seed, random.Random(variant))
+        assert discovery.may_find(plain, "dashboard.json") and discovery.may_find(text, "dashboard.json"), (name, text[:300])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+@given(st.sampled_from([seed for _, seed in SEEDS]), st.integers(0, 2**32),
+       st.sampled_from(["dashboard.json", "config", "settings.toml", "x"]))
+def test_never_hides_a_find_in_generated_texts(seed: Any, number: int, key: str) -> None:
+    rng = random.Random(number)
+    text = hidden(seed, rng)
+    assert_superset(text, key)
+    # mangled: a piece cut out or doubled, so the text may parse differently or not at all
+    start, end = sorted(rng.sample(range(len(text)), 2))
+    assert_superset(text[:start] + text[end:], key)
+    assert_superset(text[:end] + text[start:], key)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    (json.dumps(padded({"expr": "count(kube_pod_container_info{image!=\"\"})"}, 5)), "dashboard.json"),
+    ('{"a": "see https://grafana.com/docs/x and github.com"}' + " " * 600, "dashboard.json"),
+    ('{"rate": "sum(x_containers_total) / y", "kinds": "github_hub"}' + " " * 600, "x.json"),
+])
+def test_plain_dashboards_are_not_parsed(text: str, key: str) -> None:
+    """Words that look alike are no find: the check may still say "maybe" (``image!=`` does), but the
+    full search agrees with it wherever it says no."""
+    assert_superset(text, key)
+
+
+@pytest.mark.parametrize("text", [
+    json.dumps(padded({"title": "x"}, 6)),
+    json.dumps(padded({"link": "https://grafana.com/d/abc/kubelet"}, 6)),
+    json.dumps(padded({"expr": "sum(kubelet_running_containers{job=\"kubelet\"})"}, 6)),
+    json.dumps(padded({"url": "https://github.com/x"}, 6)),
+])
+def test_dashboards_without_any_shape_are_skipped(text: str) -> None:
+    assert len(text) >= discovery.SCAN_MIN and not discovery.may_find(text, "dashboard.json")
+    assert full_search(text, "dashboard.json") == []
