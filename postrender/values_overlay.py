@@ -210,6 +210,9 @@ class _Builder:
     def string(self, value: str, path: Path_, image_key: bool) -> None:
         if not image_key:
             if is_qualified_reference(value.strip()):
+                ref = parse_reference(value.strip())
+                if ref is not None and not self.judge(ref, path):
+                    return  # already on the registry (or excluded): the post-renderer leaves it too
                 self.overlay.unmapped.append(f"{self.at(path)}: {value!r} looks like an image, but the key does "
                                              "not say image; not mapped")
             return

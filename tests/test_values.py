@@ -174,6 +174,22 @@ def test_unmappable_settings_are_reported_with_their_line() -> None:
     assert strict.returncode == 1 and strict.stdout == b""
 
 
+@pytest.mark.parametrize("extra", [(), ("--strict",)])
+def test_private_or_excluded_reference_under_another_key_is_not_reported(extra: tuple[str, ...]) -> None:
+    # The README walkthrough's chart: a value already on the registry needs no mapping, so no warning
+    # (and --strict passes); an excluded one is a note, as under an image key.
+    text = (f"tools: {R}/{F}/tools/kubectl:1.31.0\nbackend: quay.io/acme/backend:2.1.0\n"
+            "helper: ghcr.io/acme/helper:1.0\n")
+    result = run_cli(["values", *FLAGS, "--exclude", "ghcr.io/acme/*", *extra, "-"], text)
+    report = result.stderr.decode()
+    assert "tools" not in report and "helper: 'ghcr.io" not in report
+    assert "line 3: helper: ghcr.io/acme/helper:1.0 is excluded; left as is" in report
+    if extra:
+        assert result.returncode == 1 and "backend: 'quay.io/acme/backend:2.1.0' looks like an image" in report
+    else:
+        assert result.returncode == 0 and "1 not mapped" in report
+
+
 def test_output_file_and_errors(tmp_path: Path) -> None:
     out = tmp_path / "overlay.yaml"
     result = run_cli(["values", *FLAGS, "-o", str(out), str(VALUES / "grafana.yaml")])
