@@ -56,6 +56,7 @@ def test_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert not any(name.startswith("registry.intern/") for name in listed)  # already mirrored: not listed
     assert (work / "harbor-mirror.json").is_file() and (work / "pull-secrets.yaml").read_text().count("kind: Secret") == 2
     assert "name: harbor-pull" in (work / "platform-harbor.yaml").read_text()
+    assert "9 setting(s) mapped, 0 not mapped" in result.stderr  # its already private kubectl is no warning
     assert result.stdout.rstrip().endswith("5 pod specs checked for harbor-pull")
     deployed = (work / "deployed.yaml").read_text()
     assert "image: registry.intern/civitas/acme/migrate:2.0.1" in deployed and "ghcr.io" not in deployed
@@ -65,3 +66,14 @@ def test_walkthrough_runs_as_written(tmp_path: Path) -> None:
 def test_runnable_blocks_use_only_the_documented_tools(block: str) -> None:
     commands = {line.split()[0] for line in block.splitlines() if line.strip() and not line.startswith((" ", "#"))}
     assert commands <= {"export", "mkdir", "helm", "civitas-postrender", "printf"}, commands
+
+
+def test_install_names_the_wheel_the_build_command_writes() -> None:
+    # `pip wheel -w dist .` writes dist/<name>-<version>-py3-none-any.whl: the install line must name that path.
+    text = (ROOT / "README.md").read_text()
+    install = text.split("## Install", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    project = dict(re.findall(r'^(name|version) = "([^"]+)"$', (ROOT / "pyproject.toml").read_text(), re.M))
+    wheel = f"{project['name'].replace('-', '_')}-{project['version']}-py3-none-any.whl"
+    out_dir = re.search(r"pip wheel --no-deps -w (\S+) \.", install)
+    assert out_dir, install
+    assert f"pip install {out_dir.group(1)}/{wheel} " in install, install
