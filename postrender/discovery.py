@@ -42,6 +42,7 @@ _WORDS = ("image", "registry", "repository", "docker://", "oci://")  # in the lo
 # Characters that re.IGNORECASE matches to a letter of those words although str.lower() does not make them it.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _SLASH = re.compile(r"/[A-Za-z0-9]")  # a path after a registry starts so
+_FLAG_IMAGE = re.compile(r"(?<!\S)-[^\s=]*image", re.IGNORECASE)  # a word that is a flag naming an image
 _FIRST_PART = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:@+-")  # a reference's characters but "/"
 # Escapes of double-quoted YAML, JSON and TOML strings and what they stand for (``_unescape``).
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|x([0-9A-Fa-f]{2})|(.))", re.DOTALL)
@@ -131,7 +132,14 @@ def may_hold(text: str, key: str, config_name: str = "", image_context: bool = F
     return depth < MAX_DEPTH and ("\n" in text or text.lstrip()[:1] in ("{", "[") or config_name.lower().endswith(_CONFIG_SUFFIXES))
 
 
-def may_find(text: str, key: str, image_context: bool = False) -> bool:
+def config_like(text: str, config_name: str) -> bool:
+    """Whether ``text`` is parsed as an embedded config (YAML, JSON, TOML) before it is searched as a string."""
+    stripped = text.lstrip()
+    return (bool(stripped) and len(text) <= MAX_EMBEDDED
+            and ("\n" in text.strip() or stripped[0] in "{[" or config_name.lower().endswith(_CONFIG_SUFFIXES)))
+
+
+def may_find(text: str, key: str, image_context: bool = False, leaf: bool = False) -> bool:
     """False when no search of ``text`` under ``key`` (the text itself, the config it holds and
     the configs those hold) can find anything: decided on the text, without parsing it.
 
@@ -142,9 +150,15 @@ def may_find(text: str, key: str, image_context: bool = False) -> bool:
     starts.  A string's characters are in the text as written, or written with escapes in
     double quotes: the text is scanned as written and with its escapes read, once for each level
     of embedding (an escape's backslash may itself be written as an escape).  Lines joined by a
-    backslash are not read: such a text is searched."""
+    backslash are not read: such a text is searched.
+
+    A ``leaf`` (a string searched as it is, no config) needs less: a reference naming its
+    registry, a transport, or "image" in a flag (``--helper-image=x``, ``-image x``): what
+    ``heuristics.in_text`` finds under a key that says neither image nor registry."""
     if image_context or _IMAGE_WORD.search(key) or _REGISTRY_WORD.search(key):
         return True
+    if leaf:
+        return "docker://" in text or "oci://" in text or _names_registry(text) or bool(_FLAG_IMAGE.search(text))
     for _ in range(MAX_DEPTH + 1):
         if _shaped(text):
             return True
@@ -161,8 +175,11 @@ def _shaped(text: str) -> bool:
     lowered = text.translate(_FOLD).lower()
     if any(word in lowered for word in _WORDS):
         return True
-    if _word_at(lowered, "hub", "_") or _word_at(text, "kind") or _word_at(text, "containers"):
-        return True
+    return _word_at(lowered, "hub", "_") or _word_at(text, "kind") or _word_at(text, "containers") or _names_registry(text)
+
+
+def _names_registry(text: str) -> bool:
+    """A reference naming its registry may start in ``text``: ``a.b/c``, ``a:1/c``, ``localhost/c``."""
     for match in _SLASH.finditer(text):
         end = start = match.start()
         while start and text[start - 1] in _FIRST_PART:
@@ -219,9 +236,10 @@ class Search:
                config_name: str = "", image_context: bool = False) -> None:
         if not may_hold(text, key, config_name, image_context, self.depth):
             return
-        if len(text) >= SCAN_MIN and not may_find(text, key, image_context):
+        config = self.depth < MAX_DEPTH and config_like(text, config_name)
+        if (not config or len(text) >= SCAN_MIN) and not may_find(text, key, image_context, leaf=not config):
             return  # a long text (a dashboard) is parsed and walked only when it can hold a find
-        if self.depth < MAX_DEPTH and self._embedded(text, key, path, to_outer, config_name):
+        if config and self._embedded(text, key, path, to_outer, config_name):
             return
         registry = heuristics.registry_setting(key, text)
         if registry is not None:
@@ -278,12 +296,10 @@ class Search:
     # -- embedded configs --------------------------------------------------------------------
     def _embedded(self, text: str, key: str, path: str, to_outer: Callable[[int, str], int | None], config_name: str) -> bool:
         """Parse ``text`` as YAML, JSON or TOML when it looks like a config; search it; True if it was one."""
+        if not config_like(text, config_name):
+            return False
         stripped = text.lstrip()
-        if not stripped or len(text) > MAX_EMBEDDED:
-            return False
         named = config_name.lower().endswith(_CONFIG_SUFFIXES)
-        if not ("\n" in text.strip() or stripped[0] in "{[" or named):
-            return False
         if config_name.lower().endswith(".toml") or (not _YAML_HINT.search(text) and stripped[0] not in "{[" and _TOML_HINT.search(text)):
             return self._toml(text, path, to_outer)
         roots = _compose_all(text)
