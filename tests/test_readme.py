@@ -7,11 +7,13 @@ import os
 import re
 import shlex
 import subprocess
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 
-from conftest import CLI, ROOT, cli_env, helm_binary
+from conftest import CLI, ROOT, cli_env, helm_binary, run_cli
+from test_verify import oci_layout, serve
 
 MARKER = "<!-- runnable -->"
 _BLOCK = re.compile(r"^" + re.escape(MARKER) + r"\n```(\w+)\n(.*?)^```\n", re.S | re.M)
@@ -30,14 +32,20 @@ def test_every_marker_opens_a_block() -> None:
     assert text.count(MARKER) == len(runnable_blocks(text)) >= 6
 
 
-def test_walkthrough_runs_as_written(tmp_path: Path) -> None:
-    helm = helm_binary("3.19.0")
+def command_dir(tmp_path: Path) -> Path:
+    """A directory for PATH holding ``civitas-postrender``: the checkout's code, as a reader's install would."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "helm").symlink_to(helm)
     tool = bin_dir / "civitas-postrender"
     tool.write_text("#!/bin/sh\nexec " + " ".join(shlex.quote(part) for part in CLI) + ' "$@"\n')
     tool.chmod(0o755)
+    return bin_dir
+
+
+def test_walkthrough_runs_as_written(tmp_path: Path) -> None:
+    helm = helm_binary("3.19.0")
+    bin_dir = command_dir(tmp_path)
+    (bin_dir / "helm").symlink_to(helm)
     work = tmp_path / "work"
     work.mkdir()
     (work / "fixtures").symlink_to(ROOT / "fixtures")
@@ -77,3 +85,53 @@ def test_install_names_the_wheel_the_build_command_writes() -> None:
     out_dir = re.search(r"pip wheel --no-deps -w (\S+) \.", install)
     assert out_dir, install
     assert f"pip install {out_dir.group(1)}/{wheel} " in install, install
+
+
+def test_skopeo_block_mirrors_what_verify_then_finds(tmp_path: Path) -> None:
+    """The README's skopeo block, run with real skopeo from one local registry (the "upstream") into
+    another (the private one), both plain HTTP, with exactly the README's advice for that: the images
+    land at the targets post-render gives them, and a copy that fails stops the loop with its code."""
+    text = (ROOT / "README.md").read_text()
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if "--format skopeo" in b and "csplit" in b)
+    for name in ("up", "priv"):
+        (tmp_path / name).mkdir()
+    with ExitStack() as stack:
+        upstream, private = (stack.enter_context(contextmanager(serve)(tmp_path / name, False)) for name in ("up", "priv"))
+        layouts = tmp_path / "layouts"
+        digest = oci_layout(layouts / "agent", "agent")
+        oci_layout(layouts / "app", "app")
+        upstream.push(layouts / "app", "acme/app:1.0")
+        upstream.push(layouts / "agent", "tools/agent:1.0")
+        work = tmp_path / "work"
+        (work / "rendered").mkdir(parents=True)
+        images = [f"{upstream.host}/acme/app:1.0", f"{upstream.host}/tools/agent:1.0@{digest}"]
+        (work / "rendered" / "app.yaml").write_text(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+            + "".join(f"    - {{name: c{n}, image: '{image}'}}\n" for n, image in enumerate(images)))
+        script = block.replace("registry.intern", private.host)
+        env = cli_env({"PATH": f"{command_dir(tmp_path)}{os.pathsep}{os.environ.get('PATH', '')}",
+                       "HOME": str(tmp_path / "home")})
+
+        def run(script: str) -> subprocess.CompletedProcess[str]:
+            for old in work.glob("sync-*.yaml"):
+                old.unlink()
+            return subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=work, env=env,
+                                  capture_output=True, text=True, timeout=300)
+
+        # The README's advice for plain HTTP: tls-verify under the source's key, --dest-tls-verify=false.
+        loop = next(line for line in script.splitlines() if line.startswith("for f in sync-"))
+
+        def advised(files: str) -> str:
+            return script.replace(loop, f"sed -i 's/^{re.escape(upstream.host)}:$/&\\n  tls-verify: false/' {files}\n"
+                                  + loop.replace("| sh -e", "| sed 's/^skopeo sync /&--dest-tls-verify=false /' | sh -e"))
+
+        # Advice left out of the first file only: its copy fails, and `sh -e` ends there with an error
+        # (a plain `| sh` would go on and exit 0 with the last command's success).
+        failed = run(advised("$(ls sync-*.yaml | tail -n 1)"))
+        assert failed.returncode != 0 and "server gave HTTP response to HTTPS client" in failed.stderr
+        assert "tools/agent" not in failed.stderr  # never reached
+        copied = run(advised("sync-*.yaml"))
+        assert copied.returncode == 0, copied.stderr
+        verified = run_cli(["verify", "--registry", private.host, "--folder", "civitas", "--insecure", str(work / "rendered")])
+        assert verified.returncode == 0, verified.stderr.decode()
+        assert verified.stdout.decode() == f"all 2 images are on {private.host}\n"
