@@ -48,8 +48,8 @@ class Recorder:
 def full_search(text: str, key: str, image_context: bool = False, embedded_only: bool = False) -> list[tuple[Any, ...]]:
     """Everything the search reports for ``text`` under ``key`` with the text-level check off."""
     sink = Recorder()
-    saved = discovery.SCAN_MIN
-    discovery.SCAN_MIN = 1 << 62
+    saved = discovery.may_find
+    discovery.may_find = lambda *args, **kwargs: True  # type: ignore[assignment]
     try:
         search = discovery.Search(sink, RULES, DOC)
         if embedded_only:
@@ -57,13 +57,14 @@ def full_search(text: str, key: str, image_context: bool = False, embedded_only:
         else:
             search.string(text, key, "p", discovery.same_place, config_name=key, image_context=image_context)
     finally:
-        discovery.SCAN_MIN = saved
+        discovery.may_find = saved  # type: ignore[assignment]
     return sink.calls
 
 
 def assert_superset(text: str, key: str, image_context: bool = False, embedded_only: bool = False) -> bool:
-    """``may_find`` is False only where the full search reports nothing; returns ``may_find``."""
-    maybe = discovery.may_find(text, key, image_context)
+    """``may_find`` (as ``Search`` asks it) is False only where the full search reports nothing; returns it."""
+    leaf = not embedded_only and not discovery.config_like(text, key)
+    maybe = discovery.may_find(text, key, image_context, leaf=leaf)
     if not maybe:
         assert full_search(text, key, image_context, embedded_only) == [], (key, text[:300])
     return maybe
@@ -232,6 +233,30 @@ def test_never_hides_a_find_in_generated_texts(seed: Any, number: int, key: str)
     start, end = sorted(rng.sample(range(len(text)), 2))
     assert_superset(text[:start] + text[end:], key)
     assert_superset(text[:end] + text[start:], key)
+
+
+LEAF_WORDS = ["--helper-image=ghcr.io/a/h:3", "-image", "--image", "nginx:1", "quay.io/a/b:1", "docker://nginx",
+              "oci://x/y:1", "a=quay.io/x:1", "1.0=localhost:5000/a:2", "x/y", "http://a.b/c", "https://quay.io/a",
+              "image", "IMAGE_TAG", "-workingdirinit-image", "--image-pull-policy=Always", "--registry=quay.io", "b.c/d",
+              "localhost/a:1", "(quay.io/a:1)", "'ghcr.io/x:2'", "\"x.y/z@sha256:" + "a" * 64 + "\"", "-x", "--", "=", "k8s.gcr.io/pause:3.9"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(LEAF_WORDS), min_size=1, max_size=6), st.lists(st.sampled_from([" ", ",", ";", "\t", "=", ""]), min_size=6, max_size=6),
+       st.sampled_from(["args", "command", "sidecars", "x", "url", "WORKER", "proxyImage", "hub", "description"]))
+def test_never_hides_a_find_in_strings_searched_as_they_are(words: list[str], separators: list[str], key: str) -> None:
+    """A string that is no config: flags, lists, ``version=image`` lines, references after a transport."""
+    text = "".join(word + separator for word, separator in zip(words, separators))
+    assert not discovery.config_like(text, key)
+    assert_superset(text, key)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("--log=2 --helper-image=ghcr.io/a/h:3", "args"), ("-image nginx:1", "args"), ("quay.io/a/b:1", "x"),
+    ("docker://nginx", "src"), ("1.0=localhost:5000/a:2 2.0=localhost:5000/a:3", "versions"),
+])
+def test_strings_searched_as_they_are_are_seen(text: str, key: str) -> None:
+    assert full_search(text, key) and discovery.may_find(text, key, leaf=True)
 
 
 @pytest.mark.parametrize(("text", "key"), [
