@@ -444,7 +444,7 @@ def _option(args: Sequence[str], name: str) -> str:
 
 
 # -- the output loads as the input does, except at images and pull secrets ---------------------
-SECRET_KEYS = ("imagePullSecrets", "imagePullSecret")
+SECRET_KEYS = ("imagePullSecrets", "imagePullSecret", "pullSecretRef")  # pullSecretRef: Confluent for Kubernetes
 
 
 def load_as_kubernetes(data: bytes) -> list[Any] | None:
@@ -508,8 +508,8 @@ def _diff(a: Any, b: Any, path: str, registry: str, secrets: tuple[str, ...], se
         for key in a:
             if key not in b:
                 return f"{path}: key {key!r} removed"
-            if a[key] is None and b[key] is not None and (key in SECRET_KEYS or _only_secrets(b[key], secrets)):
-                continue  # a null field filled with the secrets
+            if a[key] in (None, "") and b[key] is not None and (key in SECRET_KEYS or _only_secrets(b[key], secrets)):
+                continue  # a null or empty field filled with the secrets (KubeVirt's imagePullSecret: '')
             problem = _diff(a[key], b[key], f"{path}.{key}", registry, secrets, seen, in_secrets or key in SECRET_KEYS)
             if problem:
                 return problem
