@@ -244,7 +244,7 @@ def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
             text = text.rstrip(".:)")
             if text and is_qualified_reference(text):
                 mentions.append((offset + at, text, "in text"))
-    if "mage" in value or "MAGE" in value:
+    if ("mage" in value or "MAGE" in value) and "\n" in value.strip():  # a config's lines; one line is a message
         seen = {offset for offset, _, _ in mentions}
         mentions += [found for found in keyed_lines(value) if found[0] not in seen]
         mentions.sort()

@@ -2,7 +2,8 @@
 
 Charts and operators write ``{registry, repository, tag}``, ``{repository, tag}``,
 ``{repository, digest}``, ``{image, tag}`` or ``{name, tag}`` mappings, and the same
-as flat keys (``image.repository``/``image.tag``, ``WORKER_REPOSITORY``/``WORKER_TAG``).
+as flat keys (``image.repository``/``image.tag``, ``WORKER_REPOSITORY``/``WORKER_TAG``);
+operators' custom resources also ``{repository: REGISTRY/PATH, image: NAME, version: TAG}``.
 The program that reads them joins ``registry/repository:tag``.  This module recognises
 the shapes and says what each part becomes so that the joined reference equals the
 whole-string rewrite; the tag and digest are never touched.  The post-renderer (on

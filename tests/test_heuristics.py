@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from postrender.heuristics import in_args, in_value, is_candidate_key, keyed_lines
+from postrender.heuristics import in_args, in_text, in_value, is_candidate_key, keyed_lines
 from postrender.testing import render
 
 
@@ -186,3 +186,9 @@ def test_image_line_in_a_config_that_does_not_parse_is_reported() -> None:
     result = render(BROKEN_CASC, registry="registry.intern")
     assert result.output == BROKEN_CASC
     assert any("'acme/agent:4.1'" in line and "does not parse" in line for line in result.findings.left_public)
+
+
+def test_one_line_message_is_not_a_keyed_line() -> None:
+    """``MESSAGE: "image: nginx:1.25"`` is a message; the same line among a config's lines is a mention."""
+    assert in_text("image: nginx:1.25", "MESSAGE") == ([], [])
+    assert [ref for _, ref, _ in in_text("kind: agent\nimage: nginx:1.25\n", "MESSAGE")[1]] == ["nginx:1.25"]
