@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ _WORDS = ("image", "registry", "repository", "docker://", "oci://")  # in the lo
 # Characters that re.IGNORECASE matches to a letter of those words although str.lower() does not make them it.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _SLASH = re.compile(r"/[A-Za-z0-9]")  # a path after a registry starts so
+# Where libyaml starts a mapping or sequence: a ":", "-" or "?" indicator before a blank (a break,
+# the end), or "{", "[", a tag, an anchor, a directive or "---" first on a line.
+_BLANK = r"[ \t\r\n\x85\u2028\u2029\x00]"
+_COLLECTION = re.compile(rf":(?:{_BLANK}|\Z)|(?:\A\ufeff?|[\r\n\x85\u2028\u2029])[ \t]*(?:[-?](?:{_BLANK}|\Z)|[{{\[!&%]|---)")
 _FLAG_IMAGE = re.compile(r"(?<!\S)-[^\s=]*image", re.IGNORECASE)  # a word that is a flag naming an image
 _FIRST_PART = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:@+-")  # a reference's characters but "/"
 # Escapes of double-quoted YAML, JSON and TOML strings and what they stand for (``_unescape``).
@@ -132,11 +137,31 @@ def may_hold(text: str, key: str, config_name: str = "", image_context: bool = F
     return depth < MAX_DEPTH and ("\n" in text or text.lstrip()[:1] in ("{", "[") or config_name.lower().endswith(_CONFIG_SUFFIXES))
 
 
+def search_plan(text: str, key: str, config_name: str, image_context: bool, depth: int) -> str | None:
+    """How ``Search.string`` at ``depth`` searches ``text``: "config" (parsed first), "string" (as it
+    is), or None (nothing can be found in it); asked before a path is formatted for it."""
+    config = depth < MAX_DEPTH and may_be_config(text, config_name)
+    if not config:  # a string: the test of what in_text can find first (cheaper, stricter); both must hold
+        leaf = may_find(text, key, image_context, leaf=True) and may_hold(text, key, config_name, image_context, depth)
+        return "string" if leaf else None
+    if not may_hold(text, key, config_name, image_context, depth) or (len(text) >= SCAN_MIN and not may_find(text, key, image_context)):
+        return None  # a long text (a dashboard) is parsed and walked only when it can hold a find
+    return "config"
+
+
 def config_like(text: str, config_name: str) -> bool:
     """Whether ``text`` is parsed as an embedded config (YAML, JSON, TOML) before it is searched as a string."""
     stripped = text.lstrip()
     return (bool(stripped) and len(text) <= MAX_EMBEDDED
             and ("\n" in text.strip() or stripped[0] in "{[" or config_name.lower().endswith(_CONFIG_SUFFIXES)))
+
+
+def may_be_config(text: str, config_name: str) -> bool:
+    """``config_like``, less the texts the search would parse only to find a scalar and then search
+    as a string anyway (a multi-line query, a script): unnamed, no TOML line, and no YAML
+    collection can start in them (see ``_COLLECTION``)."""
+    return config_like(text, config_name) and (config_name.lower().endswith(_CONFIG_SUFFIXES) or bool(_TOML_HINT.search(text))
+                                                or bool(_COLLECTION.search(text)))
 
 
 def may_find(text: str, key: str, image_context: bool = False, leaf: bool = False) -> bool:
@@ -155,10 +180,11 @@ def may_find(text: str, key: str, image_context: bool = False, leaf: bool = Fals
     A ``leaf`` (a string searched as it is, no config) needs less: a reference naming its
     registry, a transport, or "image" in a flag (``--helper-image=x``, ``-image x``): what
     ``heuristics.in_text`` finds under a key that says neither image nor registry."""
-    if image_context or _IMAGE_WORD.search(key) or _REGISTRY_WORD.search(key):
+    if image_context or _key_may(key):
         return True
     if leaf:
-        return "docker://" in text or "oci://" in text or _names_registry(text) or bool(_FLAG_IMAGE.search(text))
+        return ("docker://" in text or "oci://" in text or ("/" in text and _names_registry(text))
+                or ("-" in text and bool(_FLAG_IMAGE.search(text))))
     for _ in range(MAX_DEPTH + 1):
         if _shaped(text):
             return True
@@ -168,6 +194,12 @@ def may_find(text: str, key: str, image_context: bool = False, leaf: bool = Fals
             return True  # not worth reading: lines joined or not, the text is searched as it is
         text = _ESCAPE.sub(_unescape, text)
     return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_may(key: str) -> bool:
+    """A key that says image or registry: its value may be anything a search finds (keys repeat: cached)."""
+    return bool(_IMAGE_WORD.search(key) or _REGISTRY_WORD.search(key))
 
 
 def _shaped(text: str) -> bool:
@@ -234,13 +266,11 @@ class Search:
     # -- one string --------------------------------------------------------------------------
     def string(self, text: str, key: str, path: str, to_outer: Callable[[int, str], int | None],
                config_name: str = "", image_context: bool = False) -> None:
-        if not may_hold(text, key, config_name, image_context, self.depth):
+        plan = search_plan(text, key, config_name, image_context, self.depth)
+        if plan is None:
             return
-        config = self.depth < MAX_DEPTH and config_like(text, config_name)
-        if (not config or len(text) >= SCAN_MIN) and not may_find(text, key, image_context, leaf=not config):
-            return  # a long text (a dashboard) is parsed and walked only when it can hold a find
-        if config and self._embedded(text, key, path, to_outer, config_name):
-            return
+        if plan == "config" and (self._embedded(text, key, path, to_outer, config_name) or not may_find(text, key, image_context, leaf=True)):
+            return  # searched as a config, or it holds only scalars and nothing a string search finds
         registry = heuristics.registry_setting(key, text)
         if registry is not None:
             outer = to_outer(text.index(registry), registry)
@@ -325,10 +355,10 @@ class Search:
             if isinstance(node, MappingNode):
                 self._mapping(node, parts, parent_key, path, inner)
             elif isinstance(node, SequenceNode):
+                image_context = heuristics.key_says_image(parent_key)
                 for index, item in enumerate(node.value):
-                    if isinstance(item, ScalarNode) and item.value and may_hold(item.value, parent_key, parent_key, False, self.depth + 1):
-                        self._scalar(item, parent_key, f"{path} > {format_path((*parts, index))}", inner,
-                                     heuristics.key_says_image(parent_key))
+                    if isinstance(item, ScalarNode) and item.value and search_plan(item.value, parent_key, parent_key, image_context, self.depth + 1):
+                        self._scalar(item, parent_key, f"{path} > {format_path((*parts, index))}", inner, image_context)
 
     def _mapping(self, node: MappingNode, parts: tuple[PathPart, ...], parent_key: str, path: str, inner: _InnerCoordinates) -> None:
         scalars = {key: value for key, value in items(node) if isinstance(value, ScalarNode)}
@@ -349,7 +379,7 @@ class Search:
             claimed = {k for k in (block.registry_key, block.name_key) if k}
         for key, value in scalars.items():
             shown = named if key == "value" and named else key
-            if key not in claimed and value.value and may_hold(value.value, shown, shown, False, self.depth + 1):
+            if key not in claimed and value.value and search_plan(value.value, shown, shown, False, self.depth + 1):
                 self._scalar(value, shown, f"{path} > {format_path((*parts, key))}", inner, False)
 
     def _scalar(self, node: ScalarNode, key: str, path: str, inner: _InnerCoordinates, image_context: bool) -> None:
