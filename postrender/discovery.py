@@ -178,13 +178,15 @@ def may_find(text: str, key: str, image_context: bool = False, leaf: bool = Fals
     backslash are not read: such a text is searched.
 
     A ``leaf`` (a string searched as it is, no config) needs less: a reference naming its
-    registry, a transport, or "image" in a flag (``--helper-image=x``, ``-image x``): what
+    registry, a transport, "image" in a flag (``--helper-image=x``, ``-image x``), or a line
+    ``heuristics.keyed_lines`` reads (``image: x`` in text of several lines): what
     ``heuristics.in_text`` finds under a key that says neither image nor registry."""
     if image_context or _key_may(key):
         return True
     if leaf:
         return ("docker://" in text or "oci://" in text or ("/" in text and _names_registry(text))
-                or ("-" in text and bool(_FLAG_IMAGE.search(text))))
+                or ("-" in text and bool(_FLAG_IMAGE.search(text)))
+                or ("\n" in text and bool(_IMAGE_WORD.search(text)) and bool(heuristics.keyed_lines(text))))
     for _ in range(MAX_DEPTH + 1):
         if _shaped(text):
             return True
