@@ -9,6 +9,8 @@ way, so the mix stays the same and kustomize still accepts the stream.
 """
 from __future__ import annotations
 
+import base64
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,22 +159,140 @@ def one_document_stream(documents: list[Document], path: Path) -> Path:
     return path
 
 
-def worst_cases(directory: Path, scale: float = 1.0) -> list[tuple[str, Path]]:
-    """Generated inputs that stress memory and time (issue 11 item 8), ``scale`` x their full size:
-    40 MB of empty documents, a 5 MB ConfigMap of 100k keys, an 8 MB ``kind: List`` of pods."""
-    out = []
+def worst_cases(directory: Path, scale: float = 1.0) -> list[tuple[str, Path, tuple[str, ...]]]:
+    """Generated inputs that stress memory and time (issue 11 item 8), ``scale`` x their full size,
+    each with the commands to run on it: (label, path, commands among post-render, check, images)."""
+    out: list[tuple[str, Path, tuple[str, ...]]] = []
+    post = ("post-render",)
     empty = directory / "empty-documents.yaml"
     empty.write_bytes(b"---\n" * int(10_000_000 * scale))
-    out.append(("40 MB of '---' lines", empty))
+    out.append(("40 MB of '---' lines", empty, post))
     lines = ["apiVersion: v1", "kind: ConfigMap", "metadata:", "  name: big", "data:"]
     lines += [f'  key{i}: "value number {i} with some text"' for i in range(int(120_000 * scale))]
     config_map = directory / "configmap-100k-keys.yaml"
     config_map.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out.append(("5 MB ConfigMap, 120k keys", config_map))
+    out.append(("5 MB ConfigMap, 120k keys", config_map, post))
+    secret = ["apiVersion: v1", "kind: Secret", "metadata:", "  name: wide", "data:"]
+    secret += [f"  key{i}: " + base64.b64encode(f"value {i} image=quay.io/x/y:{i}".encode()).decode()
+               for i in range(int(100_000 * scale))]
+    wide = directory / "wide-secret.yaml"
+    wide.write_text("\n".join(secret) + "\n", encoding="utf-8")
+    out.append(("7 MB Secret, 100k keys", wide, post))
     pod = ("- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p{0}\n  spec:\n    containers:\n    - name: c\n"
            "      image: nginx:1.{0}\n      env:\n      - name: A\n        value: b\n")
     listing = directory / "list-of-pods.yaml"
     listing.write_text("apiVersion: v1\nkind: List\nitems:\n" + "".join(pod.format(i) for i in range(int(48_000 * scale))),
                        encoding="utf-8")
-    out.append(("8 MB kind: List of pods", listing))
+    out.append(("8 MB kind: List of pods", listing, post))
+    kubectl = directory / "kubectl-list.yaml"
+    kubectl.write_text("apiVersion: v1\nitems:\n" + "".join(_KUBECTL_POD.format(i, i % 7) for i in range(int(8_000 * scale)))
+                       + 'kind: List\nmetadata:\n  resourceVersion: ""\n', encoding="utf-8")
+    out.append(("30 MB kubectl List of 8k pods", kubectl, ("post-render", "check")))
+    pods = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "labels": {"a": "b"}},
+             "spec": {"containers": [{"name": "c", "image": f"nginx:1.{i}", "env": [{"name": "A", "value": "b"}]}]}}
+            for i in range(int(430_000 * scale))]
+    json_list = directory / "json-list.json"
+    json_list.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": pods}), encoding="utf-8")
+    del pods
+    out.append(("85 MB JSON List", json_list, post))
+    bomb = directory / "alias-amplification.yaml"
+    bomb.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: amp\nspec:\n  containers:\n  - &c\n    name: a\n"
+                    "    image: nginx:1.27\n  initContainers: [" + ", ".join(["*c"] * int(50_000 * scale)) + "]\n", encoding="utf-8")
+    out.append(("200 KB alias amplification", bomb, post))
+    stream = directory / "stream-200mb.yaml"
+    with stream.open("w", encoding="utf-8") as handle:
+        for i in range(int(280_000 * scale)):
+            handle.write(_DEPLOYMENT.format(i))
+    out.append(("200 MB stream of 280k workloads", stream, ("post-render", "check")))
     return out
+
+
+_DEPLOYMENT = """---
+# Source: chart/templates/deploy-{0}.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app-{0}
+  labels:
+    app: app-{0}
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: app-{0}
+  template:
+    metadata:
+      labels:
+        app: app-{0}
+    spec:
+      containers:
+      - name: main
+        image: quay.io/org/app:{0}
+        args: ["--port=8080", "--verbose"]
+        env:
+        - name: A
+          value: "b"
+        ports:
+        - containerPort: 8080
+        resources:
+          limits: {{cpu: 100m, memory: 128Mi}}
+---
+# Source: chart/templates/svc-{0}.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: app-{0}
+spec:
+  ports:
+  - port: 80
+    targetPort: 8080
+"""
+# A pod as `kubectl get pods -o yaml` prints it (managed fields, status): about 3.7 KB, one image to rewrite.
+_KUBECTL_POD = """- apiVersion: v1
+  kind: Pod
+  metadata:
+    creationTimestamp: "2026-11-30T10:00:00Z"
+    generateName: web-7d9f8c-
+    labels:
+      app: web
+      pod-template-hash: 7d9f8c{0}
+    managedFields:
+""" + "".join(f"""    - apiVersion: v1
+      fieldsType: FieldsV1
+      fieldsV1:
+        f:metadata:
+          f:labels:
+            .: {{{{}}}}
+            f:app: {{{{}}}}
+        f:spec:
+          f:containers:
+            k:{{{{"name":"web{k}"}}}}:
+              .: {{{{}}}}
+              f:image: {{{{}}}}
+              f:imagePullPolicy: {{{{}}}}
+      manager: kube-controller-manager
+      operation: Update
+      time: "2026-11-30T10:00:00Z"
+""" for k in range(6)) + """    name: web-{0}
+    namespace: ns{1}
+  spec:
+    containers:
+    - image: docker.io/library/nginx:1.{1}
+      imagePullPolicy: IfNotPresent
+      name: web
+      env:
+      - name: HELPER_IMAGE
+        value: ghcr.io/org/helper:v{1}
+      terminationMessagePath: /dev/termination-log
+    dnsPolicy: ClusterFirst
+    restartPolicy: Always
+    serviceAccountName: default
+  status:
+    containerStatuses:
+    - containerID: containerd://abcdef{0}
+      image: docker.io/library/nginx:1.{1}
+      imageID: docker.io/library/nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+      name: web
+      ready: true
+    phase: Running
+"""

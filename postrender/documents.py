@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import InputError, Where
 from .finder import DocContext, context_of
@@ -103,6 +103,27 @@ def split(data: bytes) -> list[Piece]:
     return pieces
 
 
+_KIND_LINE = re.compile(r"^kind:[ \t]*[\"']?([^\s\"'#]+)", re.MULTILINE)
+_NAME_LINE = re.compile(r"^metadata:[ \t]*\r?\n(?:[ \t]+.*\n)*?[ \t]+name:[ \t]*[\"']?([^\s\"'#]+)", re.MULTILINE)
+
+
+def piece_where(text: str, piece: Piece, raw: bytes | None = None, at: int = 0) -> Where:
+    """Where a piece is, for a message about it read from its text alone (before it is composed):
+    its ``# Source:``, first line, and the kind and name of its top-level lines when plainly written.
+    ``at``: the byte offset in ``raw`` (the piece's bytes) of a later document of a piece read whole."""
+    if raw is not None and at > 0:
+        later = Piece(piece.start + at, piece.end, piece.index + document_at(raw, at + 3) + (raw[at:at + 3] != b"---"),
+                      piece.line + raw.count(b"\n", 0, at))
+        return piece_where(raw[at:].decode("utf-8", "replace"), later)
+    head = text[:4096] if len(text) > 65536 else text  # kind and metadata usually lead; a List's may follow its items
+    kind, name = _KIND_LINE.search(head) or _KIND_LINE.search(text), _NAME_LINE.search(head)
+    body = text.find("\n") + 1 if text.startswith("---") else 0  # the "# Source:" comment follows the marker
+    first_content = _TEXT_CONTENT_LINE.search(text, body)
+    skipped = text.count("\n", 0, first_content.start()) if first_content else 0
+    return Where(document=piece.index, template=_template(text, body, first_content.start() if first_content else len(text)),
+                 kind=kind.group(1) if kind else None, name=name.group(1) if name else None, line=piece.line + skipped + 1)
+
+
 def _has_content(data: bytes, start: int, end: int) -> bool:
     """Whether the document from the "---" at ``start`` to ``end`` holds more than comments.
     Conservative: a line break YAML sees and these scans do not (a lone CR, NEL, U+2028/9) can end
@@ -129,7 +150,7 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _loader(source: str | bytes) -> Any:
+def loader_for(source: str | bytes | Readable) -> Any:
     return _loader_class()(source)
 
 
@@ -156,7 +177,11 @@ def _loader_class() -> type:
 _DEFAULT_TAGS = {ScalarNode: "tag:yaml.org,2002:str", SequenceNode: "tag:yaml.org,2002:seq", MappingNode: "tag:yaml.org,2002:map"}
 
 
-def documents(text: str, data: bytes | None = None, *, first_index: int = 0, line_offset: int = 0,
+class Readable(Protocol):
+    def read(self, size: int = -1) -> str: ...
+
+
+def documents(text: str, data: bytes | Readable | None = None, *, first_index: int = 0, line_offset: int = 0,
               piece: int = 0) -> Iterator[tuple[Node, DocContext]]:
     """Yield each document that is a mapping with its context; empty documents are skipped.
 
@@ -167,7 +192,7 @@ def documents(text: str, data: bytes | None = None, *, first_index: int = 0, lin
     """
     import yaml
 
-    loader = _loader(data if data is not None else text)  # libyaml's marks count characters either way
+    loader = loader_for(data if data is not None else text)  # libyaml's marks count characters either way
     merges = "<<" in text  # merge keys are resolved only where one could be written
     index, previous_end = first_index, 0
     try:
@@ -180,7 +205,7 @@ def documents(text: str, data: bytes | None = None, *, first_index: int = 0, lin
                 except yaml.MarkedYAMLError as exc:
                     raise _syntax_error(text, exc, index, previous_end, line_offset) from None
                 except yaml.reader.ReaderError as exc:  # control characters; libyaml reads ahead, so locate by offset
-                    raw = data if data is not None else text.encode("utf-8")
+                    raw = data if isinstance(data, bytes) else text.encode("utf-8")
                     where = Where(document=first_index + document_at(raw, exc.position),
                                   line=line_offset + raw.count(b"\n", 0, exc.position) + 1)
                     raise InputError(f"{where}: invalid YAML: {exc.reason} (U+{exc.character:04X} at byte {exc.position})") from None
@@ -190,7 +215,7 @@ def documents(text: str, data: bytes | None = None, *, first_index: int = 0, lin
                 template = _template(text, previous_end, root.start_mark.index)
                 previous_end = root.end_mark.index
                 if merges:
-                    _resolve_merges(root, text, index, template, line_offset)
+                    resolve_document_merges(root, text, index, template, line_offset)
                 if isinstance(root, MappingNode):
                     yield root, context_of(root, index, template, line_offset, piece)
                 elif not (isinstance(root, ScalarNode) and root.value == "" and root.style == ""):
@@ -203,7 +228,7 @@ def documents(text: str, data: bytes | None = None, *, first_index: int = 0, lin
         loader.dispose()
 
 
-def _resolve_merges(root: Node, text: str, index: int, template: str | None, line_offset: int) -> None:
+def resolve_document_merges(root: Node, text: str, index: int, template: str | None, line_offset: int) -> None:
     try:
         resolve_merges(root, text)
     except MergeError as exc:
@@ -253,6 +278,7 @@ def iter_markers(data: bytes) -> Iterator[int]:
 
 
 _CONTENT_LINE = re.compile(rb"^[ \t]*[^#%\s]", re.MULTILINE)
+_TEXT_CONTENT_LINE = re.compile(r"^[ \t]*[^#%\s]", re.MULTILINE)
 
 
 def document_at(data: bytes, position: int) -> int:

@@ -15,7 +15,7 @@ from sys import intern
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = ["MappingNode", "Node", "Scalar", "ScalarNode", "SequenceNode", "get", "get_key", "get_str", "items", "keys_of",
-           "duplicate_keys", "written", "resolve_merges", "alias_tokens", "MergeError"]
+           "duplicate_keys", "cut_to", "written", "resolve_merges", "alias_tokens", "MergeError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,22 @@ def get_key(node: Node | None, key: str) -> ScalarNode | None:
     """The key node of the last pair named ``key``."""
     pair = _last_pair(node, key)
     return pair[0] if pair else None
+
+
+def cut_to(node: MappingNode, paths: list[tuple[str, ...]]) -> MappingNode:
+    """A copy of ``node`` holding only what :func:`get` reads along ``paths`` (the last pair of
+    each key; a path's end whole): what is judged later, without the rest of the tree."""
+    pairs: list[tuple[Node, Node]] = []
+    for key in dict.fromkeys(path[0] for path in paths if path):
+        pair = _last_pair(node, key)
+        if pair is None:
+            continue
+        rest = [path[1:] for path in paths if path and path[0] == key]
+        value = pair[1]
+        if all(rest) and isinstance(value, MappingNode):
+            value = cut_to(value, rest)
+        pairs.append((pair[0], value))
+    return MappingNode(node.tag, pairs, node.start_mark, node.end_mark)
 
 
 def get_str(node: Node | None, *keys: str) -> str | None:

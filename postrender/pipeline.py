@@ -4,20 +4,25 @@ stream -> documents -> rule matching -> image sites -> plan -> text edits -> out
 """
 from __future__ import annotations
 
+import functools
 from itertools import groupby
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .documents import Piece, Stream, collector_paused, decode_text, documents, split, validate
-from .errors import InputError
-from .finder import DEFAULT_HINT, DocContext, EmbeddedObject, Findings, Site, find
-from .nodes import Node, Scalar
+from . import liststream
+from .bounds import PIECE_BYTES, SECRET_BYTES, BoundedList, Budget
+from .documents import (Piece, Stream, collector_paused, decode_text, documents, loader_for, piece_where,
+                        resolve_document_merges, split, validate)
+from .errors import InputError, Where
+from .finder import DEFAULT_HINT, DocContext, EmbeddedObject, Findings, SecretSite, Site, context_of, find
+from .nodes import MappingNode, Node, Scalar, cut_to
 from .plan import Plan, is_private, make_plan
 from .reference import parse_reference
 from .pullsecrets import secret_edits
-from .rules import RuleSet, load_rules
+from .rules import Rule, RuleSet, load_rules
 from .selfcheck import check_edited
 from .settings import Settings
 from .splice import Edit, OverlappingEdits, in_order, pieces, render_value, scalar_edits
@@ -87,7 +92,9 @@ def _find(root: Node, ctx: DocContext, rules: RuleSet, findings: Findings, text:
 def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None) -> Result:
     registry = settings.require_registry()
     rules = rules if rules is not None else load_rules(settings.rules)
-    findings, parts = read_stream(stream.data, rules, settings.pull_secrets, service_accounts=settings.service_account_pull_secrets)
+    budget = Budget.for_input(stream.data)
+    findings, parts = read_stream(stream.data, rules, settings.pull_secrets, service_accounts=settings.service_account_pull_secrets,
+                                  budget=budget)
     plan = make_plan(findings.sites, settings, registry)
     warnings = checked_warnings(findings, plan, settings, "left as is")
     prefixes = registry_rewrites(findings, registry, settings.folder)
@@ -102,6 +109,8 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
                 raise OverlappingEdits(f"edits overlap at character {after.start} of document {piece.index}")
         if not piece.edits:
             piece.text = None
+    largest = max((sys.getsizeof(piece.text) for piece in parts if piece.text is not None), default=0)
+    budget.hold(2 * largest, "checking the largest edited document (read whole, twice)")
     check_edited(parts)  # every edited document still parses, or exit 3 with nothing written
     return Result(stream.data, stream.bom, parts, plan, findings, warnings)
 
@@ -131,13 +140,19 @@ SERVICE_ACCOUNT_RULE = "kubernetes/service-account"
 
 
 def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *,
-                keep_text: bool = True, service_accounts: bool = True, keep_secret_sites: bool = False) -> tuple[Findings, list[Piece]]:
+                keep_text: bool = True, service_accounts: bool = True, keep_secret_sites: bool = False,
+                budget: Budget | None = None) -> tuple[Findings, list[Piece]]:
     """Read the stream one document at a time: its text is decoded, parsed, matched, given its
     pull-secret edits, and kept only if it will be edited (memory: see ``Stream``).  Documents
     that cannot hold images are only validated.  ``keep_secret_sites``: pod specs stay in the
-    findings (``check`` judges them), each holding its document's tree."""
+    findings (``check`` judges them), cut down to their pull-secret fields.  A large List is read
+    one item at a time (liststream.py).  What is kept counts against the memory bound (``budget``,
+    see bounds.py); a document too large for it is refused before it is composed."""
     findings = Findings()
+    budget = budget if budget is not None else Budget.for_input(data)
+    findings.sites = BoundedList(budget)
     parts = split(data)
+    budget.hold(len(parts) * PIECE_BYTES, f"the stream's {len(parts):,} documents")
     with collector_paused():
         whole = len(parts) == 1
         for number, piece in enumerate(parts):
@@ -148,18 +163,155 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
                 continue
             first_site, first_secret, first_embedded = len(findings.sites), len(findings.secrets), len(findings.embedded)
             first_implied, first_setting = len(findings.implied), len(findings.registry_settings)
-            for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
-                _find(root, ctx, rules, findings, text)
-            if pull_secrets:
-                sites = [s for s in findings.secrets[first_secret:] if service_accounts or s.rule != SERVICE_ACCOUNT_RULE]
-                piece.edits += secret_edits(text, sites, pull_secrets, findings.warnings)
-            if not keep_secret_sites:
-                del findings.secrets[first_secret:]  # the pod-spec trees can go
+            where_of = functools.partial(piece_where, text, piece)
+            pod_specs = PodSpecs(pull_secrets, service_accounts, keep_secret_sites, budget, where_of)
+            items = list_layout(text, raw, rules)
+            if items is not None:  # a large List: one item's nodes at a time
+                piece.edits += _read_list(text, items, piece, number, rules, findings, budget, pod_specs)
+            else:
+                budget.check_document(text, raw, functools.partial(piece_where, text, piece, raw))  # before any node is built
+                for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
+                    _find(root, ctx, rules, findings, text)
+                piece.edits += pod_specs.settle(text, findings, first_secret, findings.warnings)
             if keep_text and (piece.edits or len(findings.sites) > first_site or len(findings.embedded) > first_embedded
                               or len(findings.implied) > first_implied or len(findings.registry_settings) > first_setting):
                 piece.text = text
+                budget.hold(sys.getsizeof(text), "the documents to edit", lambda: piece_where(text, piece))
     resolve_implied(findings)
     return findings, parts
+
+
+@dataclass
+class PodSpecs:
+    """What becomes of the pod specs a document's reading found: their pull-secret edits, then
+    either nothing (their trees can go) or, for ``check``, their pull-secret fields."""
+
+    pull_secrets: Sequence[str]
+    service_accounts: bool
+    keep: bool
+    budget: Budget
+    where_of: Callable[[], Where]
+
+    def settle(self, text: str, findings: Findings, first: int, warnings: list[str], shift: int = 0) -> list[Edit]:
+        edits: list[Edit] = []
+        if self.pull_secrets:
+            sites = [s for s in findings.secrets[first:] if self.service_accounts or s.rule != SERVICE_ACCOUNT_RULE]
+            edits = [Edit(e.start + shift, e.end + shift, e.text) for e in secret_edits(text, sites, self.pull_secrets, warnings)]
+        if not self.keep:
+            del findings.secrets[first:]  # the pod-spec trees can go
+        else:
+            kept = cut_to_secret_fields(findings.secrets, first)
+            self.budget.hold(kept * SECRET_BYTES, "the pod specs checked for pull secrets", self.where_of)
+        return edits
+
+
+def list_layout(text: str, raw: bytes, rules: RuleSet) -> liststream.Layout | None:
+    """The items of a large List read one at a time, when reading them so finds what reading the
+    whole document would: the List's rules only read its items, nothing else names its kind."""
+    if len(text) < liststream.STREAM_FROM:
+        return None
+    kinds, versions = _top_level(text, "kind:", _TOP_KIND), _top_level(text, "apiVersion:", _TOP_API_VERSION)
+    if len(kinds) != 1 or len(versions) != 1 or _unsure(text):
+        return None
+    group = versions[0].rpartition("/")[0]
+    matched = rules.for_kind(versions[0], kinds[0])
+    if not matched or ("." in group and not group.endswith(".k8s.io")):
+        return None  # a custom resource is swept whole
+    if not all([path.text for path in rule.items] == ["$.items[*]"] and not _reads_more(rule) for rule in matched):
+        return None
+    found = liststream.layout(text)
+    return found if found is not None and liststream.proven(raw, text, found) else None
+
+
+def _reads_more(rule: Rule) -> bool:
+    return any((rule.pod_specs, rule.containers, rule.images, rule.named_values, rule.pull_secrets, rule.data,
+                rule.implied, rule.split, rule.versions_or_images, rule.listed, rule.schema_defaults))
+
+
+def _read_list(text: str, found: liststream.Layout, piece: Piece, number: int, rules: RuleSet, findings: Findings,
+               budget: Budget, pod_specs: PodSpecs) -> list[Edit]:
+    """Find in each item of a List as ``find`` does through the List rule (same paths, contexts
+    and order: the items, then the List's own annotations), composing one item at a time."""
+    ((root, ctx),) = documents(text, found.blanked(text), first_index=piece.index, line_offset=piece.line, piece=number)
+    edits: list[Edit] = []
+    secret_warnings: list[str] = []
+    line, counted = piece.line, 0
+    for index, (item, own, masked) in enumerate(found.item_texts(text)):
+        line += text.count("\n", counted, item.start)
+        counted = item.start
+        budget.check_document(masked, None, lambda _: Where(document=piece.index, template=ctx.template, kind=ctx.kind,
+                                                            name=ctx.name, line=line + 1, path=f"items[{index}]"))
+        node = _compose_item(masked, piece.index, ctx.template, line)
+        if not isinstance(node, MappingNode):
+            continue  # the List rule reads mappings only
+        first = _Marks.of(findings)
+        first_secret = len(findings.secrets)
+        find(node, context_of(node, ctx.index, ctx.template, line, number), rules, findings, ("items", index), own)
+        first.shift(findings, item.start)
+        edits += pod_specs.settle(own, findings, first_secret, secret_warnings, item.start)
+        del node
+    _find(root, ctx, rules, findings, text)  # (the text tells find where it need not look: any superset will do)
+    findings.warnings += secret_warnings
+    return edits
+
+
+def _compose_item(masked: str, index: int, template: str | None, line: int) -> Node:
+    loader = loader_for(masked)
+    try:
+        node: Node = loader.get_single_node()
+    except RecursionError:
+        raise InputError(f"{Where(document=index, template=template)}: nesting is too deep to process") from None
+    finally:
+        loader.dispose()
+    if "<<" in masked:
+        resolve_document_merges(node, masked, index, template, line)
+    return node
+
+
+@dataclass
+class _Marks:
+    """How long each list of findings with positions was before an item was read."""
+
+    sites: int
+    settings: int
+    embedded: int
+    implied: int
+    claimed: int
+
+    @classmethod
+    def of(cls, findings: Findings) -> _Marks:
+        return cls(len(findings.sites), len(findings.registry_settings), len(findings.embedded), len(findings.implied),
+                   len(findings.claimed))
+
+    def shift(self, findings: Findings, by: int) -> None:
+        """Positions in the item's text become positions in its document's text."""
+        def moved(node: Scalar) -> Scalar:
+            return replace(node, start=node.start + by, end=node.end + by)
+        for sites, first in ((findings.sites, self.sites), (findings.registry_settings, self.settings)):
+            for i in range(first, len(sites)):
+                sites[i] = replace(sites[i], node=moved(sites[i].node))
+        for i in range(self.embedded, len(findings.embedded)):
+            findings.embedded[i] = replace(findings.embedded[i], node=moved(findings.embedded[i].node))
+        for i in range(self.implied, len(findings.implied)):
+            findings.implied[i] = replace(findings.implied[i], node=moved(findings.implied[i].node))
+        findings.claimed[self.claimed:] = [start + by for start in findings.claimed[self.claimed:]]
+
+
+def cut_to_secret_fields(secrets: list[SecretSite], first: int) -> int:
+    """Cut each pod spec from ``first`` on down to its pull-secret fields (``check`` judges only
+    those; the whole tree would be kept for every document).  One pod spec named by two rules
+    stays one object (``check`` judges it once).  Returns how many cut pod specs are kept."""
+    fields: dict[int, list[tuple[str, ...]]] = {}
+    for site in secrets[first:]:
+        fields.setdefault(id(site.anchor), []).append(site.field)
+    cut: dict[int, MappingNode] = {}
+    for index in range(first, len(secrets)):
+        site = secrets[index]
+        key = id(site.anchor)
+        if key not in cut:
+            cut[key] = cut_to(site.anchor, fields[key])
+        secrets[index] = replace(site, anchor=cut[key])
+    return len(cut)
 
 
 # Matched at the start of each line that begins with the key (found by str.find: a MULTILINE

@@ -1,0 +1,122 @@
+"""A large ``kind: List`` (``kubectl get ... -o yaml``) read one item at a time.
+
+Composing the whole List holds every item's nodes at once (an 8 MB List of pods: 550 MiB).
+Each item is one block-sequence entry ``- ...`` whose lines can be composed alone: the
+``-`` masked by a space keeps every character where it is, so positions are the item's own
+plus where its first line starts in the document.  The List itself is composed with its items'
+lines blanked (same length, same line breaks), which leaves ``items:`` empty.
+
+Only the plain layout is read this way, and only when the cut is proven: the whole document
+parses, and libyaml counts as many events in it as in its blanked List and its items together
+(a cut inside a multi-line string or a flow collection would leave an item that does not
+parse, or a different count).  Anything else (JSON, aliases, odd keys) is composed whole.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .bounds import count_nodes
+
+STREAM_FROM = 1 << 20  # smaller Lists are composed whole: one item's nodes cost little there
+_ITEMS_LINE = re.compile(r"(?:\A|(?<=\n))items:[ \t]*(?:#[^\n]*)?\r?\n")
+_OTHER_DOCUMENT = re.compile(r"\n(?:---|\.\.\.)(?:[ \t\r\n]|\Z)")  # a piece read whole may hold more than one
+_ODD_ROOT_LINE = re.compile(r"""(?:\A|\n)["'?&!*{\[<%]""")  # a key written another way: "items", ? items, an anchor
+
+
+@dataclass(frozen=True)
+class Item:
+    start: int  # where its lines begin in the document (a line start)
+    end: int  # where the next item's lines (or what follows the list) begin
+    dash: int  # the column of its "-"
+
+
+@dataclass(frozen=True)
+class Layout:
+    items: tuple[Item, ...]
+
+    def blanked(self, text: str) -> Blanked:
+        """``text`` with every item's lines blank (the same length and line breaks), to be read
+        by libyaml without a copy of the document."""
+        start, end = (self.items[0].start, self.items[-1].end) if self.items else (0, 0)
+        breaks = text.count("\n", start, end)
+        return Blanked(text, start, end, breaks)
+
+    def without_items(self, text: str) -> str:
+        """The document without its items' lines (for counting the List's own events)."""
+        start, end = (self.items[0].start, self.items[-1].end) if self.items else (0, 0)
+        return text[:start] + text[end:]
+
+    def item_texts(self, text: str) -> Iterator[tuple[Item, str, str]]:
+        """Each item with its own text and the text it is composed from (its "-" masked)."""
+        for item in self.items:
+            own = text[item.start:item.end]
+            yield item, own, own[:item.dash] + " " + own[item.dash + 1:]
+
+
+class Blanked:
+    """A file-like view of a text whose span [start, end) reads as spaces and then ``breaks``
+    line breaks: libyaml reads it in chunks, so the blanked document is never held whole."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, text: str, start: int, end: int, breaks: int) -> None:
+        self.parts = [(text, 0, start), (" ", 0, end - start - breaks), ("\n", 0, breaks), (text, end, len(text))]
+        self.at = 0  # position in the current part
+
+    def read(self, size: int = -1) -> str:
+        while self.parts:
+            source, first, last = self.parts[0]
+            count = min(last - first - self.at, self.CHUNK if size < 0 else min(size, self.CHUNK))
+            if count <= 0:
+                self.parts.pop(0)
+                self.at = 0
+                continue
+            self.at += count
+            return source[first + self.at - count:first + self.at] if len(source) > 1 else source * count
+        return ""
+
+
+def layout(text: str) -> Layout | None:
+    """The items of a List document written in the plain block layout, or None."""
+    if len(text) < STREAM_FROM or _ODD_ROOT_LINE.search(text) or _OTHER_DOCUMENT.search(text, 1):
+        return None
+    if "\r" in text.replace("\r\n", "") or "\x85" in text or "\u2028" in text or "\u2029" in text:
+        return None  # line breaks this scan does not count as libyaml does
+    found = list(_ITEMS_LINE.finditer(text))
+    if len(found) != 1:
+        return None
+    at = found[0].end()
+    first = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*( *)-(?=[ \t\r\n])").match(text, at)
+    if first is None:
+        return None
+    dash = len(first.group(1))
+    # a line at the list's indentation or left of it: an item's "-", or the end of the list
+    edge = re.compile(rf"\n(?! {{{dash + 1}}}|[ \t]*(?:#|\r?\n|\Z))( *)(-(?=[ \t\r\n]|\Z))?")
+    starts = [first.start(1)]
+    end = len(text)
+    for match in edge.finditer(text, first.end()):
+        if len(match.group(1)) == dash and match.group(2):
+            starts.append(match.start() + 1)
+        else:
+            end = match.start() + 1
+            break
+    bounds = [*starts, end]
+    return Layout(tuple(Item(bounds[i], bounds[i + 1], dash) for i in range(len(starts))))
+
+
+def proven(raw: bytes, text: str, found: Layout) -> bool:
+    """Whether composing the blanked List and each item alone reads what composing the whole
+    document would: libyaml's event counts agree (and each part parses)."""
+    whole = count_nodes(raw)
+    root = count_nodes(found.without_items(text).encode("utf-8"))
+    if whole is None or root is None:
+        return False
+    total = root + 1  # "items:" held an empty value (1 event) instead of the sequence's start and end (2)
+    for _, _, masked in found.item_texts(text):
+        count = count_nodes(masked.encode("utf-8"))
+        if count is None:
+            return False
+        total += count - 4  # each alone adds a stream and a document start and end
+    return total == whole
