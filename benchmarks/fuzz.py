@@ -16,7 +16,11 @@ duplicate keys (an earlier ``kind:``/``image:``, the last one wins), exotic line
 (lone CR, NEL, U+2028/U+2029, a second BOM), aliases next to comments that name them, and
 control characters in names, kinds, annotations, templates and images (escaped in double quotes
 or raw): stderr must hold only whole ``civitas-postrender:`` lines with every control character
-escaped.  I/O kinds: a share of the successful runs runs again with a full stdout (exit 1, one
+escaped.  Round three: image values in every scalar style (quoted, escaped, block, tagged,
+anchored, split by an escaped line break), document ends, directives, empty and null documents,
+separators with anchors, tags, comments or a byte-order mark, documents written as JSON, and
+existing ``imagePullSecrets`` in odd shapes (empty, null, flow with a comment or trailing comma,
+anchored, tagged, a mapping, plain strings) for ours to go into.  I/O kinds: a share of the successful runs runs again with a full stdout (exit 1, one
 error line, nothing written), a closed stdout (exit 1) or a closed stderr (the same stdout: no message
 falls back to it).  Special files (``/dev/full``, FIFOs, ``/dev/zero`` as input) are catalogue
 cases in tests/test_hostile_inputs.py: they are about the command line, not the stream.
@@ -63,6 +67,15 @@ HOSTILE_IMAGES = [b"user:pa55word@registry.example.com/app:1", b"$(params.IMAGE)
 
 def _lines(data: bytes) -> list[bytes]:
     return data.splitlines(keepends=True) or [b""]
+
+
+def _pick(rnd: random.Random, lines: list[bytes], pattern: bytes) -> tuple[int, bytes] | None:
+    """A random line matching ``pattern`` and its line ending, or None when no line does."""
+    places = [i for i, line in enumerate(lines) if re.match(pattern, line)]
+    if not places:
+        return None
+    i = rnd.choice(places)
+    return i, b"\r\n" if lines[i].endswith(b"\r\n") else b"\n"
 
 
 def byte_flip(rnd: random.Random, data: bytes) -> bytes:
@@ -181,11 +194,10 @@ def duplicate_key(rnd: random.Random, data: bytes) -> bytes:
     """Write a key twice: an earlier ``kind:`` (a kind that holds nothing) or an earlier value
     of any key; Kubernetes takes the last."""
     lines = _lines(data)
-    pairs = [i for i, line in enumerate(lines) if re.match(rb"^ *(?:- )?[\"']?[A-Za-z][\w.-]*[\"']? *: ", line)]
-    if not pairs:
+    picked = _pick(rnd, lines, rb"^ *(?:- )?[\"']?[A-Za-z][\w.-]*[\"']? *: ")
+    if picked is None:
         return data
-    i = rnd.choice(pairs)
-    end = b"\r\n" if lines[i].endswith(b"\r\n") else b"\n"
+    i, end = picked
     if lines[i].startswith(b"kind:") or rnd.random() < 0.3:
         decoy = rnd.choice([b"kind: Service", b"kind: ConfigMap", b'"kind": Service', b"kind : Service"])
         kinds = [j for j, line in enumerate(lines) if line.startswith(b"kind")]
@@ -274,12 +286,103 @@ def control_chars(rnd: random.Random, data: bytes) -> bytes:
     return b"".join(lines)
 
 
+# Round three: how an image value may be written (every YAML scalar style, escapes, tags, anchors).
+QUOTE_STYLES: list[Callable[[bytes, bytes], bytes]] = [
+    lambda v, ind: b"'" + v.replace(b"'", b"''") + b"'",
+    lambda v, ind: b'"' + v + b'"',
+    lambda v, ind: b'"' + v.replace(b"/", b"\\/").replace(b":", b"\\x3a") + b'"',  # escapes: rewritten whole
+    lambda v, ind: b"|-\n" + ind + b"  " + v,
+    lambda v, ind: b">-\n" + ind + b"  " + v,
+    lambda v, ind: b"|\n" + ind + b"  " + v,  # a trailing line break: not a reference any more
+    lambda v, ind: b"!!str " + v,
+    lambda v, ind: b"&q " + v,
+    lambda v, ind: b"!!str &q " + v,
+    lambda v, ind: b"\t" + v + b"\t# tabbed",
+    lambda v, ind: b'"' + v[: len(v) // 2] + b"\\\n" + ind + b"  " + v[len(v) // 2:] + b'"',  # an escaped line break
+]
+
+
+def quote_image(rnd: random.Random, data: bytes) -> bytes:
+    """Write an image (or env) value in another scalar style: quoted, escaped, block, tagged, anchored."""
+    lines = _lines(data)
+    picked = _pick(rnd, lines, rb"^ *(?:- )?(?:image|value): [A-Za-z0-9][^\s#'\"]*\r?\n?$")
+    if picked is None:
+        return data
+    i, end = picked
+    key, _, value = lines[i].rstrip(b"\r\n").partition(b": ")
+    indent = b" " * (len(key) - len(key.lstrip(b" -")))
+    lines[i] = key + b": " + rnd.choice(QUOTE_STYLES)(value, indent).replace(b"\n", end) + end
+    return b"".join(lines)
+
+
+DOCUMENT_MARKERS = [b"...\n---\n", b"...\n%YAML 1.1\n---\n", b"...\n%TAG !e! tag:example.com,2000:\n---\n", b"---\n---\n",
+                    b"--- ~\n---\n", b"--- {}\n---\n", b"---\n...\n---\n", b"--- # c\n", b"--- &doc\n", b"--- !!map\n",
+                    b"---\t\n", b"---   \n", b"\xef\xbb\xbf---\n", b"---\n\xef\xbb\xbf"]
+
+
+def document_markers(rnd: random.Random, data: bytes) -> bytes:
+    """Replace a document separator with document ends, directives, empty and null documents, a
+    separator carrying an anchor, tag or comment, or a byte-order mark before or after it."""
+    separators = [m.start() for m in re.finditer(rb"(?m)^---\r?\n", data)]
+    if not separators:
+        return rnd.choice(DOCUMENT_MARKERS[:3]).split(b"...\n", 1)[-1] + data
+    at = rnd.choice(separators)
+    end = data.index(b"\n", at) + 1
+    marker = rnd.choice(DOCUMENT_MARKERS)
+    if data[at:end].endswith(b"\r\n"):
+        marker = marker.replace(b"\n", b"\r\n")
+    return data[:at] + marker + data[end:]
+
+
+def to_json(rnd: random.Random, data: bytes) -> bytes:
+    """One document written as JSON (one line, or indented), as kubectl and Helm 4 may print it."""
+    import json
+
+    import yaml
+
+    parts = re.split(rb"(?m)^---[ \t]*\r?\n", data)
+    order = list(range(len(parts)))
+    rnd.shuffle(order)
+    for i in order:
+        try:
+            document = yaml.safe_load(parts[i].decode("utf-8"))
+        except Exception:  # not YAML PyYAML reads (merge keys go too): try another document
+            continue
+        if isinstance(document, dict):
+            head = b"".join(line for line in _lines(parts[i]) if line.startswith(b"#"))  # keep "# Source:"
+            parts[i] = head + json.dumps(document, indent=rnd.choice([None, 2]), ensure_ascii=rnd.random() < 0.5,
+                                         default=str).encode("utf-8") + b"\n"
+            return b"---\n".join(parts)
+    return data
+
+
+PULL_SECRET_SHAPES = [b"imagePullSecrets: []", b"imagePullSecrets: ~", b"imagePullSecrets:", b"imagePullSecrets: [{name: old} # c\n{i}]",
+                      b"imagePullSecrets: [{name: old},]", b"imagePullSecrets: &ps\n{i}- name: old", b"imagePullSecrets: !!seq\n{i}- name: old",
+                      b"imagePullSecrets: [ # none\n{i}]", b"imagePullSecrets:\n{i}- name: old\n{i}# trailing", b"imagePullSecrets: {}",
+                      b"imagePullSecrets: [\"regcred\"]", b"imagePullSecrets:\n{i}-   name: old", b"imagePullSecrets: [{name: old}]\t# tab"]
+
+
+def pull_secret_shape(rnd: random.Random, data: bytes) -> bytes:
+    """Give a pod spec an existing ``imagePullSecrets`` in an odd shape (empty, null, flow with a
+    comment or trailing comma, anchored, tagged, a mapping, plain strings) for ours to go into."""
+    lines = _lines(data)
+    picked = _pick(rnd, lines, rb"^ *(?:- )?(?:initContainers|containers):\s*$")
+    if picked is None:
+        return data
+    i, end = picked
+    indent = b" " * (len(lines[i]) - len(lines[i].lstrip(b" -")))
+    shape = rnd.choice(PULL_SECRET_SHAPES).replace(b"{i}", indent + b"  ").replace(b"\n", end)
+    lines.insert(i, indent + shape + end)
+    return b"".join(lines)
+
+
 MUTATORS: dict[str, Mutator] = {
     "byte_flip": byte_flip, "bit_flip": bit_flip, "delete_line": delete_line, "duplicate_line": duplicate_line,
     "swap_lines": swap_lines, "shift_indent": shift_indent, "truncate": truncate, "insert_token": insert_token,
     "crlf": to_crlf, "shuffle_documents": shuffle_documents, "anchor_alias": anchor_alias, "hostile_image": hostile_image,
     "merge_key": merge_key, "duplicate_key": duplicate_key, "exotic_break": exotic_break, "comment_alias": comment_alias,
-    "control_chars": control_chars,
+    "control_chars": control_chars, "quote_image": quote_image, "document_markers": document_markers, "to_json": to_json,
+    "pull_secret_shape": pull_secret_shape,
 }
 
 ARG_SETS: list[list[str]] = [

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import BinaryIO, Union
 
 from .errors import OutputError
+from .report import is_stdout
 
 PathLike = Union[str, "os.PathLike[str]"]
 _SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)}
@@ -28,8 +29,9 @@ _SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "S
 class PendingOutput:
     """New content for one file, ready to be put in place (:meth:`commit`) or dropped (:meth:`discard`)."""
 
-    def __init__(self, path: PathLike, content: bytes, what: str) -> None:
+    def __init__(self, path: PathLike, content: bytes, what: str, stdout_is_free: bool = False) -> None:
         self.shown, self.what, self.content = os.fspath(path), what, content
+        self.stdout_is_free = stdout_is_free  # the command writes nothing else to stdout
         self.temporary: str | None = None
         self.target = ""
 
@@ -48,6 +50,10 @@ class PendingOutput:
             raise self.fail(exc) from None
         if info is not None and stat.S_ISDIR(info.st_mode):
             raise self.fail("it is a directory")
+        if self.shown.endswith(("/", os.sep)):  # "DIR/" names a directory: never a file named DIR
+            raise self.fail("not a directory" if info is not None else "no such directory")
+        if info is not None and not self.stdout_is_free and is_stdout(info):  # /dev/stdout, /proc/self/fd/1
+            raise self.fail("it is stdout, which carries the stream: the two would be mixed")
         if info is not None and not stat.S_ISREG(info.st_mode):
             # A device, FIFO or socket is written in place, now: it cannot hold the new content
             # back, and a failure (/dev/full) must come before anything reaches stdout.
@@ -64,7 +70,7 @@ class PendingOutput:
         directory, name = os.path.split(self.target)
         try:
             with _signals_held():  # a signal lands after the name is recorded, so the file is removed
-                self.temporary = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
+                self.temporary = os.path.join(directory, f".{_short(name)}.{os.urandom(6).hex()}.tmp")
                 fd = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
             try:
                 if info is not None:
@@ -98,9 +104,11 @@ class PendingOutput:
 
 
 @contextmanager
-def pending_output(path: PathLike, content: str | bytes, what: str = "output file") -> Iterator[PendingOutput]:
-    """Prepare ``content`` for ``path``; commit inside the block, or nothing is left behind."""
-    pending = PendingOutput(path, content.encode("utf-8") if isinstance(content, str) else content, what)
+def pending_output(path: PathLike, content: str | bytes, what: str = "output file",
+                   stdout_is_free: bool = False) -> Iterator[PendingOutput]:
+    """Prepare ``content`` for ``path``; commit inside the block, or nothing is left behind.
+    ``path`` may be stdout itself only when ``stdout_is_free`` (the command writes nothing else there)."""
+    pending = PendingOutput(path, content.encode("utf-8") if isinstance(content, str) else content, what, stdout_is_free)
     pending.prepare()
     try:
         yield pending
@@ -108,9 +116,9 @@ def pending_output(path: PathLike, content: str | bytes, what: str = "output fil
         pending.discard()  # a no-op after commit
 
 
-def write_output(path: PathLike, content: str | bytes, what: str = "output file") -> None:
+def write_output(path: PathLike, content: str | bytes, what: str = "output file", stdout_is_free: bool = False) -> None:
     """Write ``content`` to ``path`` now (see the module's docstring for how)."""
-    with pending_output(path, content, what) as pending:
+    with pending_output(path, content, what, stdout_is_free) as pending:
         pending.commit()
 
 
@@ -125,18 +133,36 @@ def write_stdout(chunks: Iterable[bytes] | bytes) -> None:
         raise OutputError("stdout is closed: nothing was written (redirect it to a file, or use -o FILE)")
     out = sys.stdout.buffer
     try:
-        sys.stdout.flush()
-        fd = _descriptor(out)
-        for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
-            if fd is None:
-                out.write(chunk)
-            else:
-                _write_all(fd, chunk)
-        out.flush()
-    except BrokenPipeError:
-        raise  # the reader went away: SIGPIPE's default action ends us quietly (cli.main)
+        with _broken_pipe_unwinds():
+            sys.stdout.flush()
+            fd = _descriptor(out)
+            for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
+                if fd is None:
+                    out.write(chunk)
+                else:
+                    _write_all(fd, chunk)
+            out.flush()
     except OSError as exc:
         raise OutputError(f"cannot write stdout: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _broken_pipe_unwinds() -> Iterator[None]:
+    """The reader went away (``| head``, Helm killed): end quietly with 128 + SIGPIPE, as SIGPIPE's
+    default action would, but by unwinding, so a prepared image list's temporary file is removed
+    on the way out (the default action kills at once and left it behind)."""
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    try:
+        previous = signal.signal(sigpipe, signal.SIG_IGN) if sigpipe is not None else None
+    except ValueError:  # not the main thread: keep what is there
+        previous = None
+    try:
+        yield
+    except BrokenPipeError:
+        raise SystemExit(128 + (sigpipe or 13)) from None
+    finally:
+        if previous is not None:
+            signal.signal(sigpipe, previous)  # type: ignore[arg-type]
 
 
 def _descriptor(out: BinaryIO) -> int | None:
@@ -147,6 +173,13 @@ def _descriptor(out: BinaryIO) -> int | None:
         return None
     out.flush()
     return fd
+
+
+def _short(name: str, limit: int = 255 - len(".0123456789ab.tmp") - 1) -> str:
+    """``name`` cut to fit a temporary name within NAME_MAX (255 bytes): a legal name of 250
+    characters must not fail because of the suffix."""
+    encoded = os.fsencode(name)
+    return name if len(encoded) <= limit else os.fsdecode(encoded[:limit])
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -8,7 +8,10 @@ With stderr closed the message goes to the log file only, never to stdout.
 """
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import sys
 import time
 from pathlib import Path
@@ -42,17 +45,49 @@ class Reporter:
     def error(self, message: str) -> None:
         self._emit("error", message)
 
+    def note(self, message: str) -> None:
+        """A closing line for people (``values``' count): stderr only, never the log."""
+        _to_stderr(f"{PROG}: {escape(message)}")
+
     def _emit(self, level: str, message: str) -> None:
         line = f"{PROG}: {level}: {escape(message)}"
         _to_stderr(line)
         if self.log_file is not None:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             try:
-                with open(self.log_file, "a", encoding="utf-8") as handle:
-                    handle.write(f"{stamp} {line}\n")
+                _append(self.log_file, f"{stamp} {line}\n".encode("utf-8"))
             except OSError as exc:
+                reason = f"{self.log_file}: a FIFO nobody reads" if exc.errno == errno.ENXIO else str(exc)
                 self.log_file = None
-                _to_stderr(f"{PROG}: warning: cannot write log file: {escape(str(exc))}")
+                _to_stderr(f"{PROG}: warning: cannot write log file: {escape(reason)}")
+
+
+def _append(path: Path, data: bytes) -> None:
+    """``data`` appended to the log.  Opened without blocking: a FIFO nobody reads (any more) is an
+    error (ENXIO), never a hang.  The log must not be stdout (``/dev/stdout``, ``/proc/self/fd/1``, the
+    file stdout is redirected to): its lines would land inside the stream Helm applies."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, 0o666)
+    try:
+        info = os.fstat(fd)
+        if fd != 1 and is_stdout(info):  # fd 1 itself: stdout was closed and the log took its number
+            raise OSError(f"{path} is stdout: its lines would corrupt the output, so it is not written")
+        os.set_blocking(fd, True)  # a FIFO with a reader: wait for it as a shell's >> does
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def is_stdout(info: os.stat_result) -> bool:
+    """``info`` is the file on descriptor 1, and not a terminal or /dev/null (a character device
+    takes the lines without harm to anything that reads the stream)."""
+    try:
+        out = os.fstat(1)
+    except OSError:
+        return False
+    return (out.st_dev, out.st_ino) == (info.st_dev, info.st_ino) and not stat.S_ISCHR(info.st_mode)
 
 
 def _to_stderr(line: str) -> None:

@@ -26,14 +26,15 @@ import click
 
 from ..cli import resolve_settings, settings_options
 from ..documents import decode
-from ..errors import InputError, PostrenderError
+from ..errors import InputError, OutputError, PostrenderError
 from ..finder import SecretSite
 from ..nodes import Node, ScalarNode, SequenceNode, get
 from ..pipeline import SERVICE_ACCOUNT_RULE, prefix_target, read_stream
 from ..plan import is_excluded, is_private, outside_folder, override_for, unmatched_excludes
+from ..outfile import write_stdout
 from ..readall import read_all
 from ..reference import ImageRef, parse_reference
-from ..report import Reporter
+from ..report import Reporter, escape
 from ..rules import RuleSet, load_rules
 from ..settings import Settings
 
@@ -70,7 +71,7 @@ class Problem:
         out = [f"{self.stream}: {self.where}: {self.message}"]
         if self.hook is not None:
             out += [f"    hook ({self.hook}): {HOOK_REASON};", f"    {HOOK_FIX}"]
-        return out
+        return [escape(line) for line in out]  # a file name or hook annotation from the input: never a forged line
 
 
 @dataclass
@@ -171,7 +172,10 @@ def read_streams(paths: Sequence[str]) -> Iterable[tuple[str, bytes]]:
         raise InputError("'-' (stdin) given more than once")
     for raw in paths:
         if raw == "-":
-            yield "<stdin>", read_all("-", "<stdin>")
+            try:
+                yield "<stdin>", read_all("-", "<stdin>")
+            except OSError as exc:  # a descriptor not open for reading (0>/dev/null)
+                raise InputError(f"cannot read stdin: {exc.strerror or exc}") from None
             continue
         path = Path(raw)
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES) if path.is_dir() else [path]
@@ -246,13 +250,14 @@ def check(paths: tuple[str, ...], output_format: str, allow_empty: bool, **param
         reporter.warning(warning)
     lines = summary(outcome, settings)
     if output_format == "json":
-        click.echo(json.dumps(_as_json(outcome, settings, lines), indent=2, ensure_ascii=False))
+        text = [json.dumps(_as_json(outcome, settings, lines), indent=2, ensure_ascii=False)]
     else:
-        for problem in outcome.problems:
-            for line in problem.lines():
-                click.echo(line)
-        for line in lines[1:] if outcome.problems else lines:
-            click.echo(line)
+        text = [line for problem in outcome.problems for line in problem.lines()]
+        text += lines[1:] if outcome.problems else lines
+    try:
+        write_stdout("".join(line + "\n" for line in text).encode("utf-8"))
+    except OutputError as exc:  # the verdict could not be delivered: the gate did not run (2), never a silent pass
+        raise CheckUsageError(*exc.problems) from None
     if outcome.problems:
         raise CheckFailed(lines[0])
 

@@ -15,12 +15,13 @@ import click
 from ..cli import resolve_settings, settings_options
 from ..distribution import Credentials
 from ..errors import ConfigError
-from ..inputs import STDIN, empty_input, read_inputs
+from ..inputs import STDIN, empty_input
 from ..mirror import harbor as harbor_format
 from ..mirror.coordinates import coordinates
-from ..report import Reporter
+from ..outfile import write_stdout
+from ..report import Reporter, escape
 from ..settings import ENV_PREFIX
-from .images import build_listing
+from .images import build_listing, readable_inputs
 
 USERNAME_ENV, PASSWORD_ENV = ENV_PREFIX + "HARBOR_USERNAME", ENV_PREFIX + "HARBOR_PASSWORD"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -78,7 +79,7 @@ def harbor_sync(paths: tuple[str, ...], url: str | None, dry_run: bool, wait: bo
     settings = resolve_settings(params)
     reporter = Reporter(settings.log_file)
     credentials = _credentials(password_stdin)
-    inputs = read_inputs(paths)
+    inputs = readable_inputs(paths)
     settings = coordinates(inputs.lists, settings, retarget)
     registry = settings.require_registry()
     listing = build_listing(inputs, settings, reporter)
@@ -101,14 +102,18 @@ def harbor_sync(paths: tuple[str, ...], url: str | None, dry_run: bool, wait: bo
 
 
 def _out(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()  # progress, as it happens
+    write_stdout((escape(line) + "\n").encode("utf-8"))  # progress, as it happens; a closed or full stdout is exit 1
 
 
 def _credentials(from_stdin: bool) -> Credentials:
     username = os.environ.get(USERNAME_ENV, "")
     if from_stdin:
-        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+        from ..readall import FILE_LIMIT, read_all
+
+        try:  # bounded: /dev/zero or an endless pipe is a clear error, not the whole memory
+            data = read_all("-", "the password on stdin", limit=FILE_LIMIT, error=ConfigError) if sys.stdin is not None else b""
+        except OSError as exc:
+            raise ConfigError(f"cannot read the password on stdin: {exc.strerror or exc}") from None
         try:
             password = data.decode("utf-8").removesuffix("\n").removesuffix("\r")  # `echo "$TOKEN" |` adds one
         except UnicodeDecodeError:

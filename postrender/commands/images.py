@@ -48,7 +48,7 @@ def images(paths: tuple[str, ...], fmt: str, output: str | None, retarget: bool,
                                f"--format {output}; for that file name write -o ./{output}")
     settings = resolve_settings(params)
     reporter = Reporter(settings.log_file)
-    inputs = read_inputs(paths or (STDIN,))
+    inputs = readable_inputs(paths or (STDIN,))
     settings = coordinates(inputs.lists, settings, retarget)
     if mirror.FORMATS[fmt].needs_registry and not settings.registry:
         try:
@@ -60,9 +60,18 @@ def images(paths: tuple[str, ...], fmt: str, output: str | None, retarget: bool,
         raise empty_input(paths)
     result = mirror.FORMATS[fmt].write(listing, reporter.warning)
     if output is not None:
-        write_output(output, result, "the image list")
+        write_output(output, result, "the image list", stdout_is_free=True)
     else:
         write_stdout(result.encode("utf-8"))
+
+
+def readable_inputs(paths: tuple[str, ...]) -> Inputs:
+    """The inputs; files name their own read errors, and stdin not open for reading (``0>/dev/null``,
+    ``<&-``) is an input error here, never a bug."""
+    try:
+        return read_inputs(paths)
+    except OSError as exc:
+        raise InputError(f"cannot read stdin: {exc.strerror or exc}") from None
 
 
 def build_listing(inputs: Inputs, settings: Settings, reporter: Reporter) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from ..values_overlay import build_overlay
 
 @click.command("values")
 @click.argument("values_file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=click.Path(dir_okay=False),  # a str: "DIR/" keeps its slash (pathlib drops it)
               help="Write the overlay here (atomically) instead of stdout.")
 @settings_options
-def values(values_file: Path, output: Path | None, **params: Any) -> None:
+def values(values_file: Path, output: str | None, **params: Any) -> None:
     """Write a values overlay pointing VALUES_FILE's image settings at --registry.
 
     Maps {registry, repository, tag, digest} blocks, {repository, tag} blocks, image strings,
@@ -51,8 +51,8 @@ def values(values_file: Path, output: Path | None, **params: Any) -> None:
     if output is None:
         write_stdout(document.encode("utf-8"))
     else:
-        write_output(output, document, "the overlay")
-    click.echo(f"{PROG}: {len(overlay.changes)} setting(s) mapped, {len(overlay.unmapped)} not mapped", err=True)
+        write_output(output, document, "the overlay", stdout_is_free=True)
+    reporter.note(f"{len(overlay.changes)} setting(s) mapped, {len(overlay.unmapped)} not mapped")  # a full or closed stderr loses only this
 
 
 def _read(path: Path) -> str:

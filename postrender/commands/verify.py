@@ -8,7 +8,6 @@ tag moved upstream before the mirror copied it (Harbor selects by tag).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,13 @@ import click
 from ..cli import resolve_settings, settings_options
 from ..distribution import Credentials, Registry, docker_config_credentials
 from ..errors import ConfigError, InputError
-from ..inputs import STDIN, empty_input, read_inputs
+from ..inputs import STDIN, empty_input
 from ..mirror import first_seen, repository_below
 from ..mirror.coordinates import coordinates
+from ..outfile import write_stdout
 from ..report import Reporter
 from ..settings import ENV_PREFIX
-from .images import build_listing
+from .images import build_listing, readable_inputs
 
 USERNAME_ENV, PASSWORD_ENV = ENV_PREFIX + "USERNAME", ENV_PREFIX + "PASSWORD"
 
@@ -45,7 +45,7 @@ def verify(paths: tuple[str, ...], docker_config: str | None, ca_file: str | Non
     """
     settings = resolve_settings(params)
     reporter = Reporter(settings.log_file)
-    inputs = read_inputs(paths or (STDIN,))
+    inputs = readable_inputs(paths or (STDIN,))
     settings = coordinates(inputs.lists, settings, retarget)
     registry_host = settings.require_registry()
     listing = build_listing(inputs, settings, reporter)
@@ -59,7 +59,7 @@ def verify(paths: tuple[str, ...], docker_config: str | None, ca_file: str | Non
             missing.append(f"{problem} (the target of {image['source']}, first seen at {first_seen(image)})")
     if missing:
         raise InputError(*missing, f"{len(missing)} of {len(listing['images'])} images are missing from {registry_host}")
-    sys.stdout.write(f"all {len(listing['images'])} images are on {registry_host}\n")
+    write_stdout(f"all {len(listing['images'])} images are on {registry_host}\n".encode("utf-8"))
 
 
 def _missing(registry: Registry, image: dict[str, Any], repository: str) -> str | None:
