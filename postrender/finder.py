@@ -341,6 +341,7 @@ class _Matcher:
             else:
                 entries = [(entry, parts)]
             paired = self.registry_prefixes(entries, named.value_key, location)
+            paired |= self.flat_splits(entries, named.value_key)
             for item, item_parts in entries:
                 name = get_str(item, "name")
                 value = get(item, named.value_key)
@@ -360,11 +361,7 @@ class _Matcher:
         """``X_REGISTRY`` + ``X_IMAGE`` among named values: the image is relative to the registry
         setting, which is rewritten (to where the mirror puts what it prefixes); neither is
         read alone.  Returns the names paired."""
-        values: dict[str, tuple[Node, tuple[PathPart, ...], ScalarNode]] = {}
-        for item, item_parts in entries:
-            name, value = get_str(item, "name"), get(item, value_key)
-            if name is not None and isinstance(value, ScalarNode) and value.value:
-                values[name] = (item, item_parts, value)
+        values = _named(entries, value_key)
         paired: set[str] = set()
         for registry_name, image_name, ref in split.prefix_pairs({k: v[2].value for k, v in values.items()}):
             item, item_parts, node = values[registry_name]
@@ -373,6 +370,25 @@ class _Matcher:
             self.out.sites.append(Site(self.ctx, Scalar.of(node), node.value.index(old), intern(ref), intern(path), self.rule.id,
                                        location, alias=alias_span(self.text, item, value_key, node), old=old, part=f"prefix:{rest}"))
             paired |= {registry_name, image_name}
+        return paired
+
+    def flat_splits(self, entries: list[tuple[Node, tuple[PathPart, ...]]], value_key: str) -> set[str]:
+        """``X_REPOSITORY`` + ``X_TAG`` (optionally ``X_REGISTRY``) among named values, as ConfigMap
+        data holds them (an executor's worker image in env): the repository (and registry) values
+        are rewritten as split parts, the tag untouched.  Returns the names paired."""
+        values = _named(entries, value_key)
+        paired: set[str] = set()
+        for members, block in split.flat_blocks({k: v[2].value for k, v in values.items()}):
+            for part, member in block.parts.items():
+                name = members.get(member)
+                if name is None or not values[name][2].value.strip():
+                    continue
+                item, item_parts, node = values[name]
+                stripped = node.value.strip()
+                path = f"{format_path((*item_parts, value_key))} (split: {part})"
+                self.out.sites.append(Site(self.ctx, Scalar.of(node), node.value.index(stripped), intern(block.ref.normalized), intern(path),
+                                           self.rule.id, "split", alias=alias_span(self.text, item, value_key, node), old=stripped, part=part))
+            paired.update(members.values())
         return paired
 
     def setting(self, node: ScalarNode, offset: int, registry: str, path: str, parent: Node | None, link: PathPart) -> None:
@@ -493,6 +509,16 @@ class _Matcher:
         # Images and paths repeat across documents: share one copy of each string (memory).
         self.out.sites.append(Site(self.ctx, Scalar.of(node), offset, intern(text), intern(path), self.rule.id, location,
                                    alias=alias))
+
+
+def _named(entries: list[tuple[Node, tuple[PathPart, ...]]], value_key: str) -> dict[str, tuple[Node, tuple[PathPart, ...], ScalarNode]]:
+    """Named values (``env``) with a non-empty scalar value: ``{name: (item, item path, value node)}``."""
+    values: dict[str, tuple[Node, tuple[PathPart, ...], ScalarNode]] = {}
+    for item, item_parts in entries:
+        name, value = get_str(item, "name"), get(item, value_key)
+        if name is not None and isinstance(value, ScalarNode) and value.value:
+            values[name] = (item, item_parts, value)
+    return values
 
 
 def alias_span(text: str | None, parent: Node | None, link: PathPart, node: Node) -> tuple[int, int] | None:

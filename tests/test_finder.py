@@ -78,3 +78,55 @@ def test_image_map_decoys_are_not_candidates() -> None:
     result = render(IMAGE_MAP_DECOYS, registry="registry.intern", folder="civitas")
     assert not result.plan.candidates_left
     assert result.output == IMAGE_MAP_DECOYS.replace("quay.io/x/y", "registry.intern/civitas/x/y")
+
+
+SPLIT_ENV = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: scheduler
+spec:
+  template:
+    spec:
+      containers:
+        - name: scheduler
+          image: example/scheduler:2.9.3
+          env:
+            - name: WORKER_IMAGE_REPOSITORY
+              value: example/worker
+            - name: WORKER_IMAGE_TAG
+              value: "1.4"
+            - name: HELPER_REGISTRY
+              value: quay.io
+            - name: HELPER_REPOSITORY
+              value: example/helper
+            - name: HELPER_TAG
+              value: v2
+            - name: CACHE_REPOSITORY
+              value: /var/cache/repo
+            - name: CACHE_TAG
+              value: nightly
+"""
+
+
+@pytest.mark.parametrize("name, old, new", [
+    ("WORKER_IMAGE_REPOSITORY", "example/worker", "registry.intern/civitas/example/worker"),
+    ("HELPER_REPOSITORY", "example/helper", "civitas/example/helper"),
+    ("HELPER_REGISTRY", "quay.io", "registry.intern"),
+])
+def test_split_reference_in_env_pairs(name: str, old: str, new: str) -> None:
+    """``X_REPOSITORY`` + ``X_TAG`` (and ``X_REGISTRY``) as container env, the way ConfigMap data
+    already was read (an executor's worker image): the name parts rewritten, the tag untouched;
+    was silent in env."""
+    result = render(SPLIT_ENV, registry="registry.intern", folder="civitas")
+    assert f"- name: {name}\n              value: {new}\n" in result.output
+    assert 'value: "1.4"' in result.output and "value: v2" in result.output
+    images = {i.ref.normalized for i in result.plan.images}
+    assert {"docker.io/example/worker:1.4", "quay.io/example/helper:v2"} <= images
+
+
+def test_split_env_pair_that_is_no_image() -> None:
+    """A path and a word under ``_REPOSITORY``/``_TAG`` names: nothing found, nothing changed."""
+    result = render(SPLIT_ENV, registry="registry.intern", folder="civitas")
+    assert "value: /var/cache/repo" in result.output and "value: nightly" in result.output
+    assert not any("env[7]" in s.path or "env[8]" in s.path for s in result.findings.sites)
