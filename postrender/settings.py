@@ -211,7 +211,10 @@ def _coerce(value: Any, kind: str, origin: str, base_dir: Path) -> Any:
             raise ConfigError(f"{origin}: expected a file path, got {type(value).__name__}")
         if not str(value).strip():  # Path("") is ".": the config file's directory would be used silently
             raise ConfigError(f"{origin}: the file name is empty")
-        return _resolve_path(Path(value), base_dir)
+        path = _resolve_path(Path(value), base_dir)
+        if str(value).endswith(("/", os.sep)) and not path.is_dir():  # Path() drops the "/" that says directory
+            raise ConfigError(f"{origin}: {value} names a directory, and there is none: create it first (mkdir -p {value})")
+        return path
     if kind == "overrides":
         return _as_overrides(value, origin)
     items = _as_list(value, origin)

@@ -219,6 +219,16 @@ def test_lists_keep_their_coordinates_and_empty_input_is_refused(harbor: HarborS
     refused = sync(harbor, "--insecure", empty)
     assert refused.returncode == 1 and "--allow-empty" in refused.stderr.decode()
     assert len(harbor.policies) == 1
+    # lists that hold no image (rendered with the values overlay: every image already private) delete nothing
+    nothing = tmp_path / "nothing.json"
+    assert run_cli(["--registry", "registry.intern", "--folder", "platform", "--images-out", str(nothing)],
+                   stdin=stream(tmp_path, "registry.intern/platform/library/nginx:1.27").read_bytes()).returncode == 0
+    refused = run_cli(["harbor", "sync", "--url", harbor.url, "--insecure", str(nothing)], env=ENV)
+    assert refused.returncode == 1 and "no image to mirror" in refused.stderr.decode() and "--allow-empty" in refused.stderr.decode()
+    assert len(harbor.policies) == 1
+    emptied = run_cli(["harbor", "sync", "--url", harbor.url, "--insecure", "--allow-empty", str(nothing)], env=ENV)
+    assert emptied.returncode == 0, emptied.stderr.decode()
+    assert harbor.policies == {}
 
 
 def test_long_registry_names_fit_harbor(harbor: HarborServer, tmp_path: Path) -> None:

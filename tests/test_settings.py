@@ -54,3 +54,25 @@ def test_unset_or_null_images_out_means_no_list(tmp_path: Path) -> None:
     config.write_text("registry: registry.intern\nimagesOut: null\n")
     assert resolve({"config": str(config)}, env={}).images_out is None
     assert resolve({}, env={}).images_out is None
+
+
+@pytest.mark.parametrize("source", ["flag", "env", "config"])
+def test_a_path_ending_in_a_slash_is_a_directory_that_must_exist(tmp_path: Path, source: str) -> None:
+    """``--images-out lists/`` means a directory of lists: never a file named ``lists``."""
+    missing, existing = f"{tmp_path}/lists/", tmp_path / "there"
+    existing.mkdir()
+    config = tmp_path / "c.yaml"
+
+    def settings(value: str) -> Path | None:
+        config.write_text(f"registry: r.example\nimagesOut: {value}\n")
+        if source == "flag":
+            return resolve({"registry": "r.example", "images_out": value}, env={}).images_out
+        if source == "env":
+            return resolve({"registry": "r.example"}, env={"CIVITAS_POSTRENDER_IMAGES_OUT": value}).images_out
+        return resolve({"config": str(config)}, env={}).images_out
+
+    with pytest.raises(ConfigError, match="names a directory, and there is none: create it first"):
+        settings(missing)
+    assert not Path(missing).exists()
+    assert settings(f"{existing}/") == existing
+    assert settings(str(tmp_path / "file.json")) == tmp_path / "file.json"  # no slash: a file, as before

@@ -14,7 +14,7 @@ import click
 
 from ..cli import resolve_settings, settings_options
 from ..distribution import Credentials
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from ..inputs import STDIN, empty_input
 from ..mirror import harbor as harbor_format
 from ..mirror.coordinates import coordinates
@@ -64,7 +64,7 @@ an admin or a robot account, from {USERNAME_ENV} and {PASSWORD_ENV} (or --passwo
               help="With --wait: give up after this long.")
 @click.option("--retarget", is_flag=True, help="Recompute the targets of image lists written for other settings.")
 @click.option("--allow-empty", is_flag=True,
-              help="Accept input without documents and image lists (then every policy harbor sync manages is deleted).")
+              help="Accept input without images to mirror (then every policy harbor sync manages is deleted).")
 @settings_options
 def harbor_sync(paths: tuple[str, ...], url: str | None, dry_run: bool, wait: bool, project_public: bool,
                 password_stdin: bool, ca_file: str | None, insecure: bool, poll_interval: float, wait_timeout: float,
@@ -85,6 +85,11 @@ def harbor_sync(paths: tuple[str, ...], url: str | None, dry_run: bool, wait: bo
     listing = build_listing(inputs, settings, reporter)
     if not allow_empty and not inputs.lists and not inputs.content:
         raise empty_input(paths)
+    if not allow_empty and not listing["images"]:  # lists that hold nothing: a sync would delete every policy
+        raise InputError(f"no image to mirror in {', '.join(paths) if paths else 'stdin'}: harbor sync would delete every "
+                         "replication policy it manages. A stream rendered with the values overlay lists nothing (its "
+                         "images already point at the registry): render the mirror list without the overlay. To delete "
+                         "them all, pass --allow-empty")
     body, notes = harbor_format.bodies(listing)
     for note in notes:
         reporter.warning(f"{note.source}: {note.reason}")
