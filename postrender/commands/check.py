@@ -41,7 +41,8 @@ from ..settings import Settings
 HOOK_REASON = "Helm 3 does not post-render hooks (helm/helm#7891), so this stays as the chart wrote it"
 HOOK_FIX = ("fix: point the chart's own image values at the registry with `civitas-postrender values "
             "VALUES_FILE > overlay.yaml` and pass `-f overlay.yaml`, or deploy with Helm 4 and the "
-            "civitas-postrender plugin (Helm 4 post-renders hooks)")
+            "civitas-postrender plugin (Helm 4 post-renders hooks); an image the template writes itself "
+            "(not from values) no overlay reaches: leave test Pods out with `helm template --skip-tests`, or set it in the chart")
 YAML_SUFFIXES = (".yaml", ".yml")  # in a directory; a JSON file there is more often a schema than a manifest
 
 
@@ -222,7 +223,8 @@ def summary(outcome: Outcome, settings: Settings) -> list[str]:
         lines.append(
             f"{in_hooks} of these are in hook documents. `helm template` prints hooks, but Helm 3 never sends them "
             "to a post-renderer, and the release's own manifest (`helm get manifest`) holds no hooks: "
-            "post-rendering on Helm 3 cannot reach them. Use the `values` overlay, or Helm 4 with the plugin.")
+            "post-rendering on Helm 3 cannot reach them. Use the `values` overlay, or Helm 4 with the plugin "
+            "(an image the template hard-codes, as a test Pod's often is, only Helm 4 or `--skip-tests` helps).")
     return lines
 
 
