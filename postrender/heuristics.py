@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from . import split
 from .reference import has_explicit_registry, is_qualified_reference, parse_reference
 
 Embedded = tuple[int, str, "str | None"]
@@ -248,6 +249,10 @@ def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
         seen = {offset for offset, _, _ in mentions}
         mentions += [found for found in keyed_lines(value) if found[0] not in seen]
         mentions.sort()
+    if ("epo" in value or "EPO" in value) and "\n" in value.strip():
+        seen = {offset for offset, _, _ in mentions}
+        mentions += [found for found in split_lines(value) if found[0] not in seen]
+        mentions.sort()
     return images, mentions
 
 
@@ -265,6 +270,23 @@ def keyed_lines(text: str) -> list[Embedded]:
         value = match["value"]
         if key_says_image(match["key"]) and _plausible(value, True) and not value.startswith(("$", "{", "<")):
             found.append((match.start("value"), value, f"after {match['key']}"))
+    return found
+
+
+def split_lines(text: str) -> list[Embedded]:
+    """``X_repository = R`` + ``X_tag = T`` lines of a config kept as text (an INI or properties
+    file: Airflow's ``worker_container_repository``/``worker_container_tag``): the repository
+    value, labelled with the joined reference.  Mentions: reported, never rewritten by default
+    (with --rewrite-candidates the repository becomes the target's path, the tag stays)."""
+    lines: dict[str, tuple[int, str]] = {}
+    for match in _KEYED_LINE.finditer(text):
+        lines.setdefault(match["key"], (match.start("value"), match["value"]))
+    found: list[Embedded] = []
+    for members, block in split.flat_blocks({key: value for key, (_, value) in lines.items()}):
+        for part, member in block.parts.items():
+            key = members.get(member)
+            if key is not None and not lines[key][1].startswith(("$", "{", "<")):
+                found.append((lines[key][0], lines[key][1], f"split: {part} of {block.ref.normalized}"))
     return found
 
 

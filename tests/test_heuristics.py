@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from postrender import heuristics
+from postrender.errors import InputError
 from postrender.heuristics import in_args, in_text, in_value, is_candidate_key, keyed_lines
 from postrender.testing import render
 
@@ -192,3 +194,44 @@ def test_one_line_message_is_not_a_keyed_line() -> None:
     """``MESSAGE: "image: nginx:1.25"`` is a message; the same line among a config's lines is a mention."""
     assert in_text("image: nginx:1.25", "MESSAGE") == ([], [])
     assert [ref for _, ref, _ in in_text("kind: agent\nimage: nginx:1.25\n", "MESSAGE")[1]] == ["nginx:1.25"]
+
+
+INI_SPLIT = """\
+[core]
+executor = KubernetesExecutor
+[kubernetes_executor]
+namespace = jobs
+worker_container_repository = example/worker
+worker_container_tag = 2.9.3
+delete_worker_pods = True
+"""
+
+
+@pytest.mark.parametrize("text, expected", [
+    (INI_SPLIT, [("example/worker", "split: name of docker.io/example/worker:2.9.3")]),
+    ("runner.image.registry: quay.io\nrunner.image.repository: example/runner\nrunner.image.tag: v1\n",
+     [("quay.io", "split: registry of quay.io/example/runner:v1"), ("example/runner", "split: path of quay.io/example/runner:v1")]),
+    ("git_repo = https://github.com/example/app.git\ngit_tag = v1.0\n", []),  # a URL is no repository of an image
+    ("chart_repository = ${CHART_REPO}\nchart_tag = 1.2.3\n", []),  # a placeholder is not searched
+    ("worker_container_repository = example/worker\n", []),  # no tag beside it: nothing joined
+])
+def test_split_lines(text: str, expected: list[tuple[str, str]]) -> None:
+    """``X_repository = R`` + ``X_tag = T`` lines of a config kept as text: the repository value
+    with the joined reference in its label (was silent: no key said image, no part is qualified)."""
+    found = heuristics.split_lines(text)
+    assert [(ref, label) for _, ref, label in found] == expected
+    for offset, ref, _ in found:
+        assert text[offset:offset + len(ref)] == ref
+
+
+def test_ini_split_in_a_config_map_is_reported() -> None:
+    """Airflow-style airflow.cfg in ConfigMap data: the worker image is reported (counted,
+    --strict fails), never silent; nothing in the text is changed."""
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  airflow.cfg: |\n" + "".join(
+        f"    {line}\n" for line in INI_SPLIT.splitlines())
+    result = render(manifest, registry="registry.intern", folder="civitas")
+    assert result.output == manifest
+    reported = result.findings.left_public + [s.text for s in result.plan.candidates_left]
+    assert any("example/worker" in r for r in reported)
+    with pytest.raises(InputError):
+        render(manifest, registry="registry.intern", folder="civitas", strict=True)
