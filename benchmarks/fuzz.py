@@ -344,14 +344,16 @@ def to_json(rnd: random.Random, data: bytes) -> bytes:
     order = list(range(len(parts)))
     rnd.shuffle(order)
     for i in order:
+        if b"&" in parts[i] and b"*" in parts[i]:
+            continue  # aliases: JSON would write each one out in full (an alias bomb, a cycle)
         try:
             document = yaml.safe_load(parts[i].decode("utf-8"))
-        except Exception:  # not YAML PyYAML reads (merge keys go too): try another document
+            text = json.dumps(document, indent=rnd.choice([None, 2]), ensure_ascii=rnd.random() < 0.5, default=str)
+        except Exception:  # not YAML PyYAML reads, or keys JSON cannot hold: try another document
             continue
         if isinstance(document, dict):
             head = b"".join(line for line in _lines(parts[i]) if line.startswith(b"#"))  # keep "# Source:"
-            parts[i] = head + json.dumps(document, indent=rnd.choice([None, 2]), ensure_ascii=rnd.random() < 0.5,
-                                         default=str).encode("utf-8") + b"\n"
+            parts[i] = head + text.encode("utf-8") + b"\n"
             return b"---\n".join(parts)
     return data
 
