@@ -188,6 +188,22 @@ def worst_cases(directory: Path, scale: float = 1.0) -> list[tuple[str, Path, tu
     kubectl.write_text("apiVersion: v1\nitems:\n" + "".join(_KUBECTL_POD.format(i, i % 7) for i in range(int(8_000 * scale)))
                        + 'kind: List\nmetadata:\n  resourceVersion: ""\n', encoding="utf-8")
     out.append(("30 MB kubectl List of 8k pods", kubectl, ("post-render", "check")))
+    import yaml  # (only here: the benchmark's start-up guard counts what streams.py imports)
+
+    one = yaml.safe_load(_KUBECTL_POD.format(0, 0)[2:].replace("\n  ", "\n"))
+    kubectl_json = directory / "kubectl-list.json"
+    with kubectl_json.open("w", encoding="utf-8") as handle:  # as `kubectl get pods -o json` prints it
+        body = json.dumps({"apiVersion": "v1", "items": ["ITEMS"], "kind": "List", "metadata": {"resourceVersion": ""}}, indent=4)
+        head, tail = body.split('        "ITEMS"')
+        handle.write(head)
+        count = int(8_000 * scale)
+        for i in range(count):
+            one["metadata"]["name"] = f"web-{i}"
+            one["spec"]["containers"][0]["image"] = f"docker.io/library/nginx:1.{i % 7}"
+            item = json.dumps(one, indent=4).replace("\n", "\n        ")
+            handle.write("        " + item + (",\n" if i < count - 1 else ""))
+        handle.write(tail)
+    out.append(("64 MB kubectl -o json List of 8k pods", kubectl_json, ("post-render", "check")))
     pods = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "labels": {"a": "b"}},
              "spec": {"containers": [{"name": "c", "image": f"nginx:1.{i}", "env": [{"name": "A", "value": "b"}]}]}}
             for i in range(int(430_000 * scale))]
@@ -196,9 +212,9 @@ def worst_cases(directory: Path, scale: float = 1.0) -> list[tuple[str, Path, tu
     del pods
     out.append(("85 MB JSON List", json_list, post))
     bomb = directory / "alias-amplification.yaml"
-    bomb.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: amp\nspec:\n  containers:\n  - &c\n    name: a\n"
-                    "    image: nginx:1.27\n  initContainers: [" + ", ".join(["*c"] * int(50_000 * scale)) + "]\n", encoding="utf-8")
-    out.append(("200 KB alias amplification", bomb, post))
+    bomb.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: amp\nspec:\n  containers:\n  - name: a\n    image: &i nginx:1.27\n"
+                    + "".join(f"  - {{name: c{k}, image: *i}}\n" for k in range(int(8_000 * scale))), encoding="utf-8")
+    out.append(("200 KB alias amplification (8k images)", bomb, ("post-render", "images")))
     stream = directory / "stream-200mb.yaml"
     with stream.open("w", encoding="utf-8") as handle:
         for i in range(int(280_000 * scale)):

@@ -1,5 +1,5 @@
 """The memory bound: peak memory stays within 2x the input + 60 MiB, or the run stops early
-with a clear "too large" error (exit 1), never a MemoryError or the OOM killer.
+with a clear "too large" error (exit 1; ``check``: 2), never a MemoryError or the OOM killer.
 
 What costs memory is known from the text before it is spent: a composed YAML node (with its
 two marks and its value) takes about ``NODE_BYTES``, and libyaml counts a document's nodes in
@@ -26,8 +26,9 @@ SLACK = 60 * MIB
 # Measured on CPython 3.11 with PyYAML 6 / libyaml 0.2 (benchmarks --worst-cases):
 BASE_BYTES = 22 * MIB  # the interpreter, the package, click, docker-image-py, the rules
 NODE_BYTES = 400  # per libyaml event: a node (object and dict 170 B, two marks 160 B), its value, its place in a pair
-PEAK_NODES_PER_CHAR = 0.5  # "[a,a,a": the most nodes a text can hold (below this size nothing is counted)
+PEAK_NODES_PER_CHAR = 0.7  # "[[],[],": the most events a text can hold (a document this dense that fits is not counted)
 SITE_BYTES = 2000  # an image place, from finding to the plan, its edit and the image list (post-render's peak)
+FOUND_BYTES = 400  # an image place while its document is read (places reached twice through aliases are merged after)
 PIECE_BYTES = 300  # a document's place in the stream
 SECRET_BYTES = 1500  # a pod spec kept for ``check``, cut down to its pull-secret field, and its problem
 
@@ -56,10 +57,10 @@ def _mib(size: float) -> int:
     return int(-(-size // MIB))  # rounded up: the suggestion must be enough
 
 
-def _how(limit: int | None, need: float) -> str:
+def _how(limit: int | None, need: float, at_least: bool = False) -> str:
     default = "2x the input + 60 MiB" if not os.environ.get(ENV, "").strip() else f"{ENV}"
-    return (f"the bound is {_mib(limit or 0)} MiB ({default}); set {ENV}={_mib(need * 1.25)} (MiB) or "
-            f"{ENV}=unlimited to go past it")
+    return (f"the bound is {_mib(limit or 0)} MiB ({default}); set {ENV}={_mib(need * 1.25)} (MiB{', at least' if at_least else ''}) "
+            f"or {ENV}=unlimited to go past it")
 
 
 @dataclass
@@ -69,9 +70,15 @@ class Budget:
     limit: int | None
     held: int  # the input, the interpreter and what the run keeps so far (image places aside)
     sites: Sized = ()  # the image places found so far
+    kept: int = 0  # how many of them are kept (those of the documents read before this one)
 
     def limit_used(self) -> int:
-        return self.held + len(self.sites) * SITE_BYTES
+        return self.held + self.kept * SITE_BYTES + max(0, len(self.sites) - self.kept) * FOUND_BYTES
+
+    def keep_sites(self, where_of: Callable[[], Where]) -> None:
+        """A document is read: its image places (merged) are kept until the end of the run."""
+        self.kept = len(self.sites)
+        self.hold(0, "the image places found", where_of)
 
     @classmethod
     def for_input(cls, data: bytes) -> Budget:
@@ -99,8 +106,9 @@ class Budget:
                 raise TooLarge(f"{where_at(start)}: too large to process within the memory bound: its {nodes:,} YAML nodes "
                                f"would need about {_mib(need)} MiB and {max(0, _mib(room))} MiB are left "
                                f"(after the input and the {len(self.sites):,} image places found so far); "
-                               + _how(self.limit, self.limit - room + need)
-                               + " (or split the document: a List into its items, a large ConfigMap into several)")
+                               + _how(self.limit, self.limit - room + need, at_least=self.kept > 0)
+                               + (" (or split the document: a List into its items, a large ConfigMap into several)" if not self.kept
+                                  else " (or process the stream in parts)"))
 
     def hold(self, size: int, what: str, where_of: Callable[[], Where] | None = None) -> None:
         """Count ``size`` more bytes kept until the end of the run; refuse past the bound."""
@@ -108,7 +116,7 @@ class Budget:
         if self.limit is not None and self.limit_used() > self.limit:
             place = f"{where_of()}: " if where_of is not None else ""
             raise TooLarge(f"{place}too large to process within the memory bound: {what}, the image places "
-                           f"({len(self.sites):,}) and the input need about {_mib(self.limit_used())} MiB; "
+                           f"({len(self.sites):,}, each kept about {SITE_BYTES} bytes) and the input need about {_mib(self.limit_used())} MiB; "
                            + _how(self.limit, self.limit_used()))
 
 
@@ -150,11 +158,12 @@ class BoundedList(list[T]):
         budget.sites = self
 
     def append(self, item: T) -> None:
-        if self.budget.left() < SITE_BYTES:
+        if self.budget.left() < FOUND_BYTES:
             where = getattr(item, "where", None)
             place = f"{where()}: " if callable(where) else ""
-            need = self.budget.limit_used() + SITE_BYTES
+            need = self.budget.held + len(self) * SITE_BYTES
             raise TooLarge(f"{place}too large to process within the memory bound: the stream names images at more than "
-                           f"{len(self):,} places (each kept about {SITE_BYTES} bytes until the output is written); "
-                           + _how(self.budget.limit, need))
+                           f"{len(self):,} places (aliases count once each; each place found takes about {FOUND_BYTES} "
+                           f"bytes, each kept {SITE_BYTES} until the output is written); "
+                           + _how(self.budget.limit, need, at_least=True))
         super().append(item)

@@ -14,7 +14,7 @@ parse, or a different count).  Anything else (JSON, aliases, odd keys) is compos
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .bounds import count_nodes
@@ -29,12 +29,13 @@ _ODD_ROOT_LINE = re.compile(r"""(?:\A|\n)["'?&!*{\[<%]""")  # a key written anot
 class Item:
     start: int  # where its lines begin in the document (a line start)
     end: int  # where the next item's lines (or what follows the list) begin
-    dash: int  # the column of its "-"
+    dash: int  # the column of its "-" (-1: a JSON item, nothing to mask)
 
 
 @dataclass(frozen=True)
 class Layout:
     items: tuple[Item, ...]
+    flow: bool = False  # JSON: "items" keeps its "[ ]" when its items are blanked
 
     def blanked(self, text: str) -> Blanked:
         """``text`` with every item's lines blank (the same length and line breaks), to be read
@@ -52,7 +53,7 @@ class Layout:
         """Each item with its own text and the text it is composed from (its "-" masked)."""
         for item in self.items:
             own = text[item.start:item.end]
-            yield item, own, own[:item.dash] + " " + own[item.dash + 1:]
+            yield item, own, own if item.dash < 0 else own[:item.dash] + " " + own[item.dash + 1:]
 
 
 class Blanked:
@@ -78,12 +79,75 @@ class Blanked:
         return ""
 
 
+def odd_breaks(text: str) -> bool:
+    """Line breaks these scans do not count as libyaml does: a lone CR, NEL, U+2028/9."""
+    return text.count("\r") != text.count("\r\n") or "\x85" in text or "\u2028" in text or "\u2029" in text
+
+
+_JSON_SPACE = re.compile(r"[ \t\r\n]*")
+_JSON_HEAD = re.compile(r"(?:(?:---|#)[^\n]*\n|[ \t\r\n]+)*")  # the piece's "---" and comments
+
+
+def json_layout(text: str) -> tuple[Layout, str | None, str | None] | None:
+    """The items of a List written as JSON (``kubectl get -o json``), each beginning a line, with
+    the List's ``kind`` and ``apiVersion``; None for any other shape (or what JSON does not read)."""
+    import json
+    from json import decoder as json_decoder
+
+    scanstring: Callable[[str, int], tuple[str, int]] = getattr(json_decoder, "scanstring")  # json's own, not in its stubs
+    if len(text) < STREAM_FROM or odd_breaks(text):
+        return None
+    decoder = json.JSONDecoder()
+    at = _JSON_HEAD.match(text).end()  # type: ignore[union-attr]  # matches the empty string
+    if text[at:at + 1] != "{":
+        return None
+    keys: dict[str, object] = {}
+    items: list[Item] = []
+    try:
+        at = _JSON_SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+        while text[at] != "}":
+            key, at = scanstring(text, at + 1) if text[at] == '"' else (None, -1)
+            if key is None or key in keys:
+                return None  # not JSON, or a duplicate key (the last would win)
+            at = _JSON_SPACE.match(text, at).end()  # type: ignore[union-attr]
+            if text[at] != ":":
+                return None
+            at = _JSON_SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+            if key == "items" and text[at] == "[":
+                keys[key], at = None, _JSON_SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+                while text[at] != "]":
+                    line_start = text.rfind("\n", 0, at) + 1
+                    if text[line_start:at].strip(" \t"):
+                        return None  # an item not at the start of its line
+                    _, end = decoder.raw_decode(text, at)
+                    items.append(Item(line_start, end, -1))
+                    at = _JSON_SPACE.match(text, end).end()  # type: ignore[union-attr]
+                    if text[at] == ",":
+                        at = _JSON_SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+                    elif text[at] != "]":
+                        return None
+                at += 1
+            else:
+                keys[key], at = decoder.raw_decode(text, at)
+            at = _JSON_SPACE.match(text, at).end()  # type: ignore[union-attr]
+            if text[at] == ",":
+                at = _JSON_SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+            elif text[at] != "}":
+                return None
+    except (ValueError, IndexError):
+        return None
+    if "items" not in keys or text[at + 1:].strip():
+        return None
+    kind, version = keys.get("kind"), keys.get("apiVersion")
+    return Layout(tuple(items), flow=True), kind if isinstance(kind, str) else None, version if isinstance(version, str) else None
+
+
 def layout(text: str) -> Layout | None:
     """The items of a List document written in the plain block layout, or None."""
     if len(text) < STREAM_FROM or _ODD_ROOT_LINE.search(text) or _OTHER_DOCUMENT.search(text, 1):
         return None
-    if "\r" in text.replace("\r\n", "") or "\x85" in text or "\u2028" in text or "\u2029" in text:
-        return None  # line breaks this scan does not count as libyaml does
+    if odd_breaks(text):
+        return None
     found = list(_ITEMS_LINE.finditer(text))
     if len(found) != 1:
         return None
@@ -113,7 +177,8 @@ def proven(raw: bytes, text: str, found: Layout) -> bool:
     root = count_nodes(found.without_items(text).encode("utf-8"))
     if whole is None or root is None:
         return False
-    total = root + 1  # "items:" held an empty value (1 event) instead of the sequence's start and end (2)
+    # "items:" held an empty value (1 event) instead of the sequence's start and end (2); JSON keeps its "[ ]"
+    total = root if found.flow else root + 1
     for _, _, masked in found.item_texts(text):
         count = count_nodes(masked.encode("utf-8"))
         if count is None:

@@ -173,6 +173,7 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
                 for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
                     _find(root, ctx, rules, findings, text)
                 piece.edits += pod_specs.settle(text, findings, first_secret, findings.warnings)
+            budget.keep_sites(where_of)
             if keep_text and (piece.edits or len(findings.sites) > first_site or len(findings.embedded) > first_embedded
                               or len(findings.implied) > first_implied or len(findings.registry_settings) > first_setting):
                 piece.text = text
@@ -210,16 +211,23 @@ def list_layout(text: str, raw: bytes, rules: RuleSet) -> liststream.Layout | No
     whole document would: the List's rules only read its items, nothing else names its kind."""
     if len(text) < liststream.STREAM_FROM:
         return None
-    kinds, versions = _top_level(text, "kind:", _TOP_KIND), _top_level(text, "apiVersion:", _TOP_API_VERSION)
-    if len(kinds) != 1 or len(versions) != 1 or _unsure(text):
+    json_list = liststream.json_layout(text) if "{" in text[:4096] else None
+    if json_list is not None:
+        found, kind, version = json_list
+    else:
+        kinds, versions = _top_level(text, "kind:", _TOP_KIND), _top_level(text, "apiVersion:", _TOP_API_VERSION)
+        if len(kinds) != 1 or len(versions) != 1 or _unsure(text):
+            return None
+        found, kind, version = None, kinds[0], versions[0]
+    if kind is None or version is None or any(_is_alias(text, m.start()) for m in _ALIAS_TOKEN.finditer(text)):
         return None
-    group = versions[0].rpartition("/")[0]
-    matched = rules.for_kind(versions[0], kinds[0])
+    group = version.rpartition("/")[0]
+    matched = rules.for_kind(version, kind)
     if not matched or ("." in group and not group.endswith(".k8s.io")):
         return None  # a custom resource is swept whole
     if not all([path.text for path in rule.items] == ["$.items[*]"] and not _reads_more(rule) for rule in matched):
         return None
-    found = liststream.layout(text)
+    found = found or liststream.layout(text)
     return found if found is not None and liststream.proven(raw, text, found) else None
 
 
@@ -239,8 +247,11 @@ def _read_list(text: str, found: liststream.Layout, piece: Piece, number: int, r
     for index, (item, own, masked) in enumerate(found.item_texts(text)):
         line += text.count("\n", counted, item.start)
         counted = item.start
-        budget.check_document(masked, None, lambda _: Where(document=piece.index, template=ctx.template, kind=ctx.kind,
-                                                            name=ctx.name, line=line + 1, path=f"items[{index}]"))
+        def item_where(*_: object) -> Where:
+            return Where(document=piece.index, template=ctx.template, kind=ctx.kind, name=ctx.name, line=line + 1,
+                         path=f"items[{index}]")  # (called at once, in this iteration)
+
+        budget.check_document(masked, None, item_where)
         node = _compose_item(masked, piece.index, ctx.template, line)
         if not isinstance(node, MappingNode):
             continue  # the List rule reads mappings only
@@ -249,6 +260,7 @@ def _read_list(text: str, found: liststream.Layout, piece: Piece, number: int, r
         find(node, context_of(node, ctx.index, ctx.template, line, number), rules, findings, ("items", index), own)
         first.shift(findings, item.start)
         edits += pod_specs.settle(own, findings, first_secret, secret_warnings, item.start)
+        budget.keep_sites(item_where)
         del node
     _find(root, ctx, rules, findings, text)  # (the text tells find where it need not look: any superset will do)
     findings.warnings += secret_warnings

@@ -85,7 +85,22 @@ def kubectl_list(count: int = 12, *, indent: str = "", eol: str = "\n", head_fir
     return "---\n# Source: chart/templates/before.yaml\n" + POD.format(99)[2:].replace("\n  ", "\n") + text.replace("\n", eol)
 
 
+def json_list(count: int = 12) -> str:
+    """As ``kubectl get -o json`` prints a List (4-space indentation), items of several kinds."""
+    import json
+
+    import yaml
+
+    items = yaml.safe_load("items:\n" + "".join(POD.format(i) + (OTHERS.format(i) if i % 4 == 0 else "") for i in range(count)))
+    listing = {"apiVersion": "v1", "items": items["items"], "kind": "List",
+               "metadata": {"resourceVersion": "", "annotations": {"sidecar": "quay.io/in/list-annotation:1"}}}
+    return json.dumps(listing, indent=4, ensure_ascii=False) + "\n"
+
+
 VARIANTS = {
+    "json": json_list(),
+    "json-after-a-document": "---\n# Source: chart/templates/before.yaml\n" + POD.format(99)[2:].replace("\n  ", "\n")
+                             + "---\n# Source: chart/templates/list.json\n" + json_list(),
     "kubectl": kubectl_list(),
     "indented": kubectl_list(indent="  "),
     "crlf": kubectl_list(eol="\r\n"),
@@ -137,8 +152,21 @@ def test_items_are_cut_at_their_dashes() -> None:
     assert blank == "apiVersion: v1\nitems:\n" + " " * 30 + "\n" * 6 + "kind: List\n" and len(blank) == len(text)
 
 
+def test_json_items_are_cut_at_their_lines() -> None:
+    text = '{\n  "apiVersion": "v1",\n  "items": [\n    {"a": 1},\n    {\n      "b": [2]\n    }\n  ],\n  "kind": "List"\n}\n'
+    with streamed(True):
+        found = liststream.json_layout(text)
+    assert found is not None
+    layout, kind, version = found
+    assert (kind, version) == ("List", "v1")
+    assert [text[i.start:i.end] for i in layout.items] == ['    {"a": 1}', '    {\n      "b": [2]\n    }']
+    assert liststream.proven(text.encode(), text, layout)
+
+
 @pytest.mark.parametrize("text", [
-    '{"apiVersion": "v1", "kind": "List", "items": [{"a": 1}, {"b": 2}]}\n',  # JSON: composed whole
+    '{"apiVersion": "v1", "kind": "List", "items": [{"a": 1}, {"b": 2}]}\n',  # JSON items on one line: composed whole
+    '{"apiVersion": "v1", "kind": "List", "items": [\n{"a": 1}], "items": [\n{"b": 2}]}\n',  # duplicate key
+    '{"apiVersion": "v1", "kind": "List", "items": [\n{"a": 1}]} {"x": 1}\n',  # something after it
     "apiVersion: v1\nkind: List\nitems: [{a: 1}, {b: 2}]\n",  # flow
     "apiVersion: v1\nkind: List\nitems:\n- &a {x: 1}\n- *a\n",  # aliases
     "apiVersion: v1\nkind: List\nitems:\n- a: 1\nitems:\n- b: 2\n",  # the last of duplicate keys wins
