@@ -97,7 +97,10 @@ class Budget:
         if len(text) * PEAK_NODES_PER_CHAR * NODE_BYTES <= room:
             return
         raw = raw if raw is not None else text.encode("utf-8")
+        small = room / (PEAK_NODES_PER_CHAR * NODE_BYTES)  # (bytes: at least as many as characters)
         for start, end in _segments(raw):
+            if end - start <= small:
+                continue  # (a run of a million empty documents is never counted one by one)
             nodes = count_nodes(raw[start:end])
             if nodes is None:
                 continue  # not valid YAML alone: the parse reports it
