@@ -186,7 +186,8 @@ def may_find(text: str, key: str, image_context: bool = False, leaf: bool = Fals
     if leaf:
         return ("docker://" in text or "oci://" in text or ("/" in text and _names_registry(text))
                 or ("-" in text and bool(_FLAG_IMAGE.search(text)))
-                or ("\n" in text and bool(_IMAGE_WORD.search(text)) and bool(heuristics.keyed_lines(text))))
+                or ("\n" in text and bool(_IMAGE_WORD.search(text)) and bool(heuristics.keyed_lines(text)))
+                or ("\n" in text and ("epo" in text or "EPO" in text) and bool(heuristics.split_lines(text))))
     for _ in range(MAX_DEPTH + 1):
         if _shaped(text):
             return True

@@ -235,3 +235,16 @@ def test_ini_split_in_a_config_map_is_reported() -> None:
     assert any("example/worker" in r for r in reported)
     with pytest.raises(InputError):
         render(manifest, registry="registry.intern", folder="civitas", strict=True)
+
+
+def test_split_lines_in_plain_text_are_candidates() -> None:
+    """The same lines in a text that parses as no config (one YAML scalar): a candidate naming the
+    joined reference; --rewrite-candidates rewrites the repository to the target's path, the tag
+    line stays (was skipped before any search: the leaf test knew no split lines)."""
+    manifest = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  worker: |\n"
+                "    worker_container_repository = example/worker\n    worker_container_tag = 2.9.3\n")
+    result = render(manifest, registry="registry.intern", folder="civitas")
+    assert result.output == manifest
+    assert [s.path for s in result.plan.candidates_left] == ["data.worker (split: name of docker.io/example/worker:2.9.3)"]
+    rewritten = render(manifest, registry="registry.intern", folder="civitas", rewrite_candidates=True)
+    assert "worker_container_repository = registry.intern/civitas/example/worker\n    worker_container_tag = 2.9.3\n" in rewritten.output
