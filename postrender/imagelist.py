@@ -70,7 +70,11 @@ def list_path(images_out: Path, content: str, listing: dict[str, Any]) -> Path:
     """Where ``--images-out`` puts this render's list: the file given, or in a directory one file
     per render, ``<first namespace>-<hash of the content>.json``, so one environment variable serves
     every release of a playbook run, and rendering the same release again rewrites its own file."""
-    if not images_out.is_dir():
+    try:
+        is_dir = images_out.is_dir()
+    except OSError:  # a name too long to look at: writing it says why, as for any file that cannot be written
+        is_dir = False
+    if not is_dir:
         return images_out
     import hashlib
     import re

@@ -276,3 +276,32 @@ def test_reader_going_away_leaves_no_temporary_file(tmp_path: Path, images_out: 
     assert proc.wait(timeout=120) == 128 + 13, err  # as SIGPIPE's default action says it
     assert b"Traceback" not in err and b"unexpected error" not in err
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["in.yaml", "lists"]  # no list put in place, no temporary file
+
+
+# -- leftovers of the round-three campaign, in the modules it could not edit -------------------
+@pytest.mark.parametrize("name", ["missing/", "existing.json/"])
+def test_post_render_image_list_ending_in_a_slash_is_never_written_as_a_file(tmp_path: Path, name: str) -> None:
+    (tmp_path / "existing.json").write_text("old\n")
+    code, out, err = run(["--registry", REGISTRY, "--images-out", name], stdin=POD, cwd=tmp_path)
+    assert (code, out) == (1, b""), err
+    assert b"names a directory" in err
+    assert (tmp_path / "existing.json").read_text() == "old\n" and not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "a/" * 3000 + "x"])
+def test_an_image_list_name_too_long_for_the_system_is_exit_1(tmp_path: Path, name: str) -> None:
+    code, out, err = run(["--registry", REGISTRY, "--images-out", name], stdin=POD, cwd=tmp_path)
+    assert (code, out) == (1, b""), err
+    assert b"File name too long" in err and b"Traceback" not in err
+
+
+def test_stdin_named_twice_is_refused_in_post_render_mode_too() -> None:
+    code, out, err = run(["--registry", REGISTRY, "-", "-"], stdin=POD)
+    assert (code, out) == (1, b"") and b"'-' (stdin) given more than once" in err
+
+
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_helm_plugin_that_cannot_report_fails_with_exit_1(tmp_path: Path, stdout: str) -> None:
+    code, _, err = run(["helm-plugin", str(tmp_path / "plugin")], stdout=stdout,
+                       env={"HELM_PLUGINS": str(tmp_path / "no-plugins")})
+    assert code == 1 and b"stdout" in err and b"Traceback" not in err

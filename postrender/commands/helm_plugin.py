@@ -38,7 +38,7 @@ import click
 
 from .. import __version__
 from ..errors import ConfigError
-from ..outfile import write_output
+from ..outfile import write_output, write_stdout
 from ..report import PROG, escape
 
 LAUNCHER = "launch.sh"  # not PROG: a plugin dir on PATH must not shadow the real executable
@@ -244,10 +244,10 @@ def helm_plugin(directory: Path, name: str, config: Path | None, log_file: Path 
                 click.echo(escape(f"warning: a Helm plugin named {name!r} is also installed at {other}: "
                                   "remove one before using Helm 4"), err=True)
     written = write_plugin(directory, target, name, config and config.absolute(), log_file and log_file.absolute(), force)
-    for path in written:
-        click.echo(escape(f"wrote {path}"))
     runs = target.executables[0] if target.executables else f"{target.interpreter} -m postrender"
-    click.echo(escape(f"the plugin runs {runs} (falling back to {PROG} on PATH)"))
-    click.echo(escape(f"next: helm plugin install {shlex.quote(str(directory))} && helm install --post-renderer {name} "
-               "--post-renderer-args=--registry=HOST ... RELEASE CHART"))
-    click.echo("Helm 4 shows only 'plugin exited with error' on failure: set CIVITAS_POSTRENDER_LOG=FILE to keep the reason")
+    lines = [*(f"wrote {path}" for path in written),
+             f"the plugin runs {runs} (falling back to {PROG} on PATH)",
+             f"next: helm plugin install {shlex.quote(str(directory))} && helm install --post-renderer {name} "
+             "--post-renderer-args=--registry=HOST ... RELEASE CHART",
+             "Helm 4 shows only 'plugin exited with error' on failure: set CIVITAS_POSTRENDER_LOG=FILE to keep the reason"]
+    write_stdout("".join(escape(line) + "\n" for line in lines).encode("utf-8", "surrogateescape"))  # a full stdout: exit 1

@@ -50,6 +50,8 @@ def read_input(paths: Sequence[str]) -> bytes:
             "post-render mode reads the rendered stream from stdin or FILE arguments, and stdin is a terminal: "
             f"run `helm template ... | {PROG} --registry HOST ...`, `{PROG} --registry HOST ... rendered.yaml`, "
             f"or let Helm run it (`helm install --post-renderer {PROG} ...`); `{PROG} --help` lists the options")
+    if list(paths).count("-") > 1:  # as images and check say: stdin has one stream
+        raise ConfigError("'-' (stdin) given more than once")
     chunks: list[bytes] = []
     for path in paths or ["-"]:
         try:
