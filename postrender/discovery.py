@@ -39,7 +39,7 @@ _PATH_SLASH = re.compile(r"[\w\]]/\w|://")
 _REGISTRY_WORD = re.compile(r"registry|hub", re.IGNORECASE)
 # ``may_find``: a long text (a dashboard JSON, a script) is searched only when some shape a find needs is in it.
 SCAN_MIN = 512  # characters: shorter strings are searched directly
-_WORDS = ("image", "registry", "repository", "docker://", "oci://")  # in the lowered text
+_WORDS = ("image", "registry", "docker://", "oci://")  # in the lowered text
 # Characters that re.IGNORECASE matches to a letter of those words although str.lower() does not make them it.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _SLASH = re.compile(r"/[A-Za-z0-9]")  # a path after a registry starts so
@@ -169,7 +169,8 @@ def may_find(text: str, key: str, image_context: bool = False, leaf: bool = Fals
     the configs those hold) can find anything: decided on the text, without parsing it.
 
     Every find needs, in some string or key of it: "image" (an image key, flag, name or context),
-    "registry", "hub" or "repository" (registry settings, split references), ``kind`` or
+    "registry", or a key ending in "hub", "repository" or "repo" (registry settings, split
+    references, ``X_REPO``/``X_TAG`` lines), ``kind`` or
     ``containers`` (an embedded object), ``docker://`` or ``oci://``, or a reference that names
     its registry (``host.domain/x``, ``host:port/x``, ``localhost/x``) where a string or a token
     starts.  A string's characters are in the text as written, or written with escapes in
@@ -210,7 +211,8 @@ def _shaped(text: str) -> bool:
     lowered = text.translate(_FOLD).lower()
     if any(word in lowered for word in _WORDS):
         return True
-    return _word_at(lowered, "hub", "_") or _word_at(text, "kind") or _word_at(text, "containers") or _names_registry(text)
+    return (_word_at(lowered, "hub", "_", ends=False) or _word_at(lowered, "repository", "_") or _word_at(lowered, "repo", "_")
+            or _word_at(text, "kind") or _word_at(text, "containers") or _names_registry(text))
 
 
 def _names_registry(text: str) -> bool:
@@ -226,14 +228,14 @@ def _names_registry(text: str) -> bool:
     return False
 
 
-def _word_at(text: str, word: str, joins: str = "") -> bool:
-    """``word`` as a whole key (after and before no word character), or with ``joins``, at the
-    end of one after one of those characters (``hub``, ``x_hub``, ``x.hub``; not ``github``)."""
+def _word_at(text: str, word: str, joins: str = "", ends: bool = True) -> bool:
+    """``word`` as a whole key (after and, with ``ends``, before no word character), or the end of
+    one after a character of ``joins`` (``hub``, ``x_hub``, ``x.hub``, ``X_REPO``; not ``github``, ``report``)."""
     at = text.find(word)
     while at != -1:
         after = at + len(word)
         if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_") or text[at - 1] in joins:
-            if joins or after == len(text) or not (text[after].isalnum() or text[after] == "_"):
+            if not ends or after == len(text) or not (text[after].isalnum() or text[after] == "_"):
                 return True
         at = text.find(word, at + 1)
     return False

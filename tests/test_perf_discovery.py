@@ -137,6 +137,8 @@ SEEDS: list[tuple[str, Any]] = [
     ("hub alone", {"hub": "docker.io/istio"}),
     ("container registry", {"containerRegistry": "quay.io"}),
     ("split", {"repository": "nginx", "tag": "1"}),
+    ("split lines", {"settings": "[core]\nworker_container_repo = apache/airflow\nworker_container_tag = 2.9\n"}),
+    ("split lines, upper case", {"env": "A=1\nWORKER_REPOSITORY=apache/airflow\nWORKER_TAG=2.9"}),
     ("split, digest", {"repository": "nginx", "digest": "sha256:" + "a" * 64}),
     ("split, named", {"name": "quay.io/a/b", "tag": "1"}),
     ("split, image key", {"worker": {"image": "a/b", "registry": "quay.io"}}),
@@ -293,6 +295,7 @@ def test_strings_searched_as_they_are_are_seen(text: str, key: str) -> None:
     (json.dumps(padded({"expr": "count(kube_pod_container_info{image!=\"\"})"}, 5)), "dashboard.json"),
     ('{"a": "see https://grafana.com/docs/x and github.com"}' + " " * 600, "dashboard.json"),
     ('{"rate": "sum(x_containers_total) / y", "kinds": "github_hub"}' + " " * 600, "x.json"),
+    ('{"a": "see the report\nrepositories: 3"}' + " " * 600, "x.json"),
 ])
 def test_plain_dashboards_are_not_parsed(text: str, key: str) -> None:
     """Words that look alike are no find: the check may still say "maybe" (``image!=`` does), but the
