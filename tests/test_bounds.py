@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CORPUS, ROOT
 from postrender import bounds, pipeline
 from postrender.bounds import ENV, MIB, TooLarge
 from postrender.errors import ConfigError
@@ -16,8 +17,6 @@ from postrender.testing import render
 from test_hostile_inputs import POD as HOSTILE_POD
 from test_hostile_inputs import REGISTRY, run_bounded
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
 
 
 def config_map(keys: int, source: str = "chart/templates/big.yaml") -> str:
