@@ -44,9 +44,10 @@ _WORDS = ("image", "registry", "docker://", "oci://")  # in the lowered text
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _SLASH = re.compile(r"/[A-Za-z0-9]")  # a path after a registry starts so
 # Where libyaml starts a mapping or sequence: a ":", "-" or "?" indicator before a blank (a break,
-# the end), or "{", "[", a tag, an anchor, a directive or "---" first on a line.
+# the end), or "{", "[", a tag, an anchor, a directive or "---" first on a line (libyaml skips a
+# byte order mark at the start of any line, two at the start of the text).
 _BLANK = r"[ \t\r\n\x85\u2028\u2029\x00]"
-_COLLECTION = re.compile(rf":(?:{_BLANK}|\Z)|(?:\A\ufeff?|[\r\n\x85\u2028\u2029])[ \t]*(?:[-?](?:{_BLANK}|\Z)|[{{\[!&%]|---)")
+_COLLECTION = re.compile(rf":(?:{_BLANK}|\Z)|(?:\A|[\r\n\x85\u2028\u2029])\ufeff*[ \t]*(?:[-?](?:{_BLANK}|\Z)|[{{\[!&%]|---)")
 _FLAG_IMAGE = re.compile(r"(?<!\S)-[^\s=]*image", re.IGNORECASE)  # a word that is a flag naming an image
 _FIRST_PART = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:@+-")  # a reference's characters but "/"
 # Escapes of double-quoted YAML, JSON and TOML strings and what they stand for (``_unescape``).

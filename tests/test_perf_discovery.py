@@ -261,7 +261,8 @@ def test_never_hides_a_find_in_strings_searched_as_they_are(words: list[str], se
 
 
 YAML_PIECES = ["a", "b c", ": ", ":", "-", "- ", "?", "? ", "{", "}", "[", "]", ",", "!", "!!map ", "&x ", "*x", "#c", "|", ">",
-               "---", "...", "%YAML 1.1", "\"q\"", "'q'", "\n", "\n  ", "\r\n", "\t", " ", "\x85", "\u2028", "\ufeff", "x:y", "http://a"]
+               "---", "...", "%YAML 1.1", "\"q\"", "'q'", "\n", "\n  ", "\r\n", "\t", " ", "\x85", "\u2028", "\u2029", "\r",
+               "\ufeff", "\ufeff\ufeff", "x:y", "http://a", "\x00", "\\"]
 
 
 @settings(max_examples=1000, deadline=None)
@@ -279,6 +280,16 @@ def test_a_text_without_a_collection_start_composes_to_scalars(pieces: list[str]
     except (yaml.YAMLError, ValueError):
         return
     assert all(isinstance(root, yaml.ScalarNode) for root in roots), repr(text)
+
+
+@pytest.mark.parametrize("text", ["\x85\ufeff-", "\ufeff[1]", "\ufeff\ufeff-", "\ufeff\ufeff? a", "---\n\ufeff- a"])
+def test_a_byte_order_mark_starts_a_line_too(text: str) -> None:
+    """Found by the property test: libyaml skips a BOM first on any line (two at the start), not
+    only at the start of the text."""
+    import yaml
+
+    assert discovery._COLLECTION.search(text)
+    assert any(not isinstance(root, yaml.ScalarNode) for root in yaml.compose_all(text, Loader=yaml.CSafeLoader))
 
 
 @pytest.mark.parametrize(("text", "key"), [
