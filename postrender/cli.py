@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -196,11 +197,32 @@ def main(argv: list[str] | None = None) -> int:
         reporter.error("terminated")
         return int(exc.code or 1)
     except Exception as exc:  # a bug: short message, no traceback unless asked for
+        if isinstance(exc, OSError) and _from_click_echo(exc):  # --help or --version to a full stdout
+            reporter.error(f"cannot write stdout: {exc.strerror or exc}")
+            return 1
         reporter.error(f"an unexpected error has occurred: {type(exc).__name__}: {exc}")
         if os.environ.get("CIVITAS_POSTRENDER_DEBUG"):
             raise
         return 3
+    if sys.stdout is None and _asks_for_text(sys.argv[1:] if argv is None else argv):
+        reporter.error("stdout is closed: the help or version text was not written")  # click writes it nowhere
+        return 1
     return code if isinstance(code, int) else 0
+
+
+def _asks_for_text(args: list[str]) -> bool:
+    """--help / -h / --version: click's own text on stdout (before a lone ``--``, after which all are arguments)."""
+    head = args[: args.index("--")] if "--" in args else args
+    return any(arg in ("--help", "-h", "--version") for arg in head)
+
+
+def _from_click_echo(exc: BaseException) -> bool:
+    """Raised while click wrote its own text (help, version): every output of ours goes through
+    ``outfile.write_stdout``, which turns such errors into messages itself."""
+    import traceback
+
+    return any(frame.f_code.co_name == "echo" and "click" in frame.f_code.co_filename
+               for frame, _ in traceback.walk_tb(exc.__traceback__))
 
 
 def _usage_exit_code(exc: click.ClickException) -> int:

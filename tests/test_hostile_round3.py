@@ -305,3 +305,17 @@ def test_helm_plugin_that_cannot_report_fails_with_exit_1(tmp_path: Path, stdout
     code, _, err = run(["helm-plugin", str(tmp_path / "plugin")], stdout=stdout,
                        env={"HELM_PLUGINS": str(tmp_path / "no-plugins")})
     assert code == 1 and b"stdout" in err and b"Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["images", "--help"], ["harbor", "--help"], ["check", "-h"]])
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_help_and_version_that_cannot_be_written_are_exit_1(args: list[str], stdout: str) -> None:
+    code, _, err = run(args, stdout=stdout)
+    assert code == 1 and b"Traceback" not in err and b"unexpected error" not in err, err
+    assert b"stdout" in err
+
+
+def test_a_closed_stdout_is_fine_when_nothing_goes_there(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_bytes(POD)
+    code, _, err = run(["images", "--registry", REGISTRY, "-o", "list.json", "pod.yaml"], stdout="closed", cwd=tmp_path)
+    assert code == 0 and (tmp_path / "list.json").is_file(), err
