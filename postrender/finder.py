@@ -18,7 +18,7 @@ from .errors import InputError, Where
 from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items, written
 from .paths import PathPart, format_path
 from .reference import has_explicit_registry, parse_reference
-from .rules import CompiledPath, Implied, Listed, NamedValues, Rule, RuleSet, SplitPaths
+from .rules import CompiledPath, Implied, Listed, NamedValues, RegistryField, Rule, RuleSet, SplitPaths
 
 POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 CANDIDATE_RULE = "heuristic/image-key"
@@ -247,6 +247,8 @@ class _Matcher:
                 self.data_map(node, parts, None if data.encoding == "text" else data.encoding)
         for implied in rule.implied:
             self.implied(root, prefix, implied)
+        for registry in rule.registries:
+            self.registry_field(root, prefix, registry)
         for pair in rule.split:
             self.split_paths(root, prefix, pair)
         for listed in rule.listed:
@@ -478,6 +480,38 @@ class _Matcher:
                              else (_mark_of(parent), None))
             self.out.implied.append(ImpliedRequest(self.ctx, self.rule.id, format_path((*parts, implied.key)), where, insert,
                                                    default, implied.lookup, key, missing))
+
+    def registry_field(self, root: Node, prefix: tuple[PathPart, ...], field: RegistryField) -> None:
+        """A registry the operator prefixes what it derives with: rewritten where it is set; where it
+        is not, the operator's own registry is implied, and the mirror's prefix for it inserted."""
+        for parent, parts in field.parent.evaluate(root, prefix):
+            if not isinstance(parent, MappingNode):
+                continue
+            current = get(parent, field.key)
+            path = format_path((*parts, field.key))
+            if isinstance(current, ScalarNode) and current.value.strip() not in ("", "~", "null"):
+                registry = heuristics.registry_value(current.value)
+                if registry is None:
+                    self.out.not_references.append(f"{self.ctx.where(current, path)}: {current.value!r} is not a registry; left as is")
+                else:
+                    self.setting(current, current.value.index(registry), registry, path, parent, field.key)
+                continue
+            if current is not None or field.default is None:  # present but empty: the operator's choice, reported
+                self.out.left_public.append(f"{self.ctx.where(parent, path)}: the operator pulls the images it derives from the "
+                                            f"registry set here, which is empty; set {path} to the mirror")
+                continue
+            registry = heuristics.registry_value(field.default)
+            where, insert = _insertion(self.text, parent, field.key)
+            if registry is None or insert is None:
+                self.out.left_public.append(f"{self.ctx.where(parent, path)}: the operator pulls the images it derives from "
+                                            f"{field.default} (no {path}), and it cannot be inserted here; set it to the mirror")
+                continue
+            slash = "/" if field.default.endswith("/") else ""
+            self.out.registry_settings.append(Site(self.ctx, where, 0, intern(registry), intern(f"{path} (implied)"), self.rule.id,
+                                                   "registry-setting", implied=True, insert=insert.replace("\0", "\0" + slash)))
+            self.out.warnings.append(f"{self.ctx.where(parent, path)}: the operator pulls the images it derives from "
+                                     f"{registry} (no {path} is set); {path} is set to the mirror's prefix for it: mirror "
+                                     "those images (the operator's version names them; the stream does not)")
 
     def data_map(self, node: Node, parts: tuple[PathPart, ...], codec: str | None) -> None:
         """Every string of a ``{key: string}`` map, searched by shape (``discovery``)."""

@@ -144,8 +144,13 @@ _REGISTRY_SETTING = re.compile(r"(?:^|[._-])(?:container[-_]?registry|image[-_]?
 
 def registry_setting(key: str, value: str) -> str | None:
     """The registry (host, optionally a path) ``value`` names when ``key`` is a registry setting."""
+    return registry_value(value) if _REGISTRY_SETTING.search(key.lstrip("-")) else None
+
+
+def registry_value(value: str) -> str | None:
+    """The registry (host, optionally a path; ``quay.io/`` is ``quay.io``) ``value`` names, if it names one."""
     stripped = value.strip().rstrip("/")
-    if not _REGISTRY_SETTING.search(key.lstrip("-")) or not stripped or any(c in stripped for c in " @"):
+    if not stripped or any(c in stripped for c in " @"):
         return None
     if stripped != "docker.io" and not has_explicit_registry(stripped + "/x"):
         return None

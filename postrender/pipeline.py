@@ -417,8 +417,8 @@ def _add_image_edits(parts: list[Piece], plan: Plan, findings: Findings, pull_se
     ``value_edits``.  Returns warnings (a string that had to be written again whole)."""
     warnings: list[str] = []
     inserts = _embedded_secret_edits(findings, pull_secrets, warnings)
-    for site, target in plan.rewrites:
-        if site.insert is not None:  # an implied image made explicit
+    for site, target in [*plan.rewrites, *settings_rewrites]:
+        if site.insert is not None:  # an implied image (or registry) made explicit
             parts[site.doc.piece].edits.append(Edit(site.node.start, site.node.start, site.insert.replace("\0", target)))
     # Sorted, then grouped: one node may hold several images (a version=image list) or be
     # reached through aliases.  (A list sorts in place; a dict of lists would cost far more.)

@@ -99,6 +99,18 @@ class Listed:
 
 
 @dataclass(frozen=True)
+class RegistryField:
+    """A registry the operator pulls the images it derives from (Tigera's ``Installation.spec.registry``):
+    a value there is rewritten as a registry setting; where the field is absent, the operator pulls
+    from ``default``, so the mirror's prefix for ``default`` is inserted."""
+
+    field: str  # a plain path ending in a key
+    parent: CompiledPath
+    key: str
+    default: str | None  # the operator's own registry ("quay.io/"); a trailing "/" is kept as written
+
+
+@dataclass(frozen=True)
 class SplitPaths:
     """An image whose repository and tag are separate fields (argocd-operator's ``image`` + ``version``)."""
 
@@ -126,6 +138,7 @@ class Rule:
     split: tuple[SplitPaths, ...] = ()
     versions_or_images: tuple[CompiledPath, ...] = ()  # a version (left alone) or a whole reference (an image)
     listed: tuple[Listed, ...] = ()  # images the operator joins from parts (hub + image + tag): listed, never written
+    registries: tuple[RegistryField, ...] = ()  # registries the operator prefixes the images it derives with
 
     @property
     def looks(self) -> bool:
@@ -136,7 +149,7 @@ class Rule:
     def looks_past_schema_defaults(self) -> bool:
         """Whether it looks anywhere but at CRD schema defaults (which a quick text test can rule out)."""
         return any((self.pod_specs, self.containers, self.images, self.named_values, self.pull_secrets,
-                    self.items, self.data, self.implied, self.split, self.versions_or_images, self.listed))
+                    self.items, self.data, self.implied, self.split, self.versions_or_images, self.listed, self.registries))
 
 
 @dataclass(frozen=True)
@@ -212,6 +225,7 @@ def load_rule_file(path: Path, eager: bool = True) -> list[Rule]:
 _RULE_FIELDS = {
     "id", "description", "match", "podSpecs", "containers", "images", "imageLocation",
     "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data", "implied", "split", "versionsOrImages", "listed",
+    "registries",
 }
 
 
@@ -317,6 +331,7 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
         split=tuple(splits),
         versions_or_images=f.paths("versionsOrImages"),
         listed=tuple(Listed(t, tuple((p, f.compile("listed", p)) for p in _PLACEHOLDER.findall(t))) for t in f.list_of("listed", str)),
+        registries=tuple(_registry_field(f, entry) for entry in f.list_of("registries", dict)),
     )
 
 
@@ -341,6 +356,21 @@ def _implied(f: _Fields, entry: dict[str, Any]) -> Implied:
     placeholders = tuple((text, f.compile("implied", text)) for text in _PLACEHOLDER.findall(template or ""))
     return Implied(str(field), f.compile("implied", match["parent"]), match["key"], template, placeholders,
                    lookup, f.compile("implied", lookup_key) if lookup_key else None)
+
+
+def _registry_field(f: _Fields, entry: dict[str, Any]) -> RegistryField:
+    unknown = sorted(set(entry) - {"field", "default"})
+    if unknown:
+        raise f.fail("registries", f"unknown key(s) {', '.join(unknown)}")
+    field, default = entry.get("field"), entry.get("default")
+    match = _FIELD.match(field) if isinstance(field, str) else None
+    if match is None:
+        raise f.fail("registries", "'field' must be a plain path ending in a key, e.g. $.spec.registry")
+    from . import heuristics  # only rule files that name registries need it (start-up time)
+
+    if default is not None and (not isinstance(default, str) or heuristics.registry_value(default) is None):
+        raise f.fail("registries", f"'default' must be a registry such as 'quay.io/', got {default!r}")
+    return RegistryField(str(field), f.compile("registries", match["parent"]), match["key"], default)
 
 
 def all_kinds(rules: Iterable[Rule]) -> set[tuple[str, str]]:
