@@ -257,6 +257,15 @@ def value_name(scalars: dict[str, ScalarNode]) -> str | None:
     return name.value if name is not None and "value" in scalars else None
 
 
+def _split_label(label: str | None) -> tuple[str | None, str | None]:
+    """``split: name of docker.io/apache/airflow:2.9.3`` (``heuristics.split_lines``): the part and
+    the joined reference; (None, None) for any other label."""
+    if not label or not label.startswith("split: ") or " of " not in label:
+        return None, None
+    part, _, joined = label.removeprefix("split: ").partition(" of ")
+    return part, joined
+
+
 def same_place(offset: int, old: str) -> int:
     """``to_outer`` for a string searched where it is written: its coordinates are the outer ones."""
     return offset
@@ -297,7 +306,8 @@ class Search:
             self._report(Found(offset, ref, ref, f"{path} ({label})" if label else path, how,
                                qualified=is_qualified_reference(ref) or how == "transport"), to_outer)
         for offset, ref, label in mentions:
-            self._report(Found(offset, ref, ref, f"{path} ({label})", "text", candidate=True, qualified=True), to_outer)
+            part, joined = _split_label(label)  # a repository line whose tag is another line: the mirror needs both
+            self._report(Found(offset, ref, joined or ref, f"{path} ({label})", "text", part, candidate=True, qualified=True), to_outer)
 
     def embedded_only(self, text: str, key: str, path: str) -> None:
         """Search ``text`` only if it is an embedded config (annotation values: plain ones are labels of a sort)."""
@@ -343,7 +353,8 @@ class Search:
             if stripped[0] in "{[" or named:
                 images, mentions = heuristics.in_text(text, key)
                 if images or mentions:
-                    self.sink.left_public(path, (images or mentions)[0][1], "the embedded config does not parse, so it is not searched")
+                    _, ref, label = (images or mentions)[0]
+                    self.sink.left_public(path, _split_label(label)[1] or ref, "the embedded config does not parse, so it is not searched")
                 return True
             return False
         if not any(isinstance(root, (MappingNode, SequenceNode)) for root in roots):

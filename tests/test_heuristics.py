@@ -6,6 +6,7 @@ import pytest
 from postrender import heuristics
 from postrender.errors import InputError
 from postrender.heuristics import in_args, in_text, in_value, is_candidate_key, keyed_lines
+from postrender.settings import Settings
 from postrender.testing import render
 
 
@@ -246,5 +247,18 @@ def test_split_lines_in_plain_text_are_candidates() -> None:
     result = render(manifest, registry="registry.intern", folder="civitas")
     assert result.output == manifest
     assert [s.path for s in result.plan.candidates_left] == ["data.worker (split: name of docker.io/example/worker:2.9.3)"]
+    # the mirror list names the image with its tag (it held the repository alone)
+    assert [(s.text, s.part) for s in result.plan.candidates_left] == [("docker.io/example/worker:2.9.3", "name")]
+    listed = result.image_list(Settings(registry="registry.intern", folder="civitas"))["images"]
+    assert [(i["source"], i["tag"]) for i in listed] == [("docker.io/example/worker:2.9.3", "2.9.3")]
     rewritten = render(manifest, registry="registry.intern", folder="civitas", rewrite_candidates=True)
     assert "worker_container_repository = registry.intern/civitas/example/worker\n    worker_container_tag = 2.9.3\n" in rewritten.output
+
+
+def test_split_lines_of_a_config_that_does_not_parse_name_the_joined_reference() -> None:
+    manifest = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  airflow.cfg: |\n    [kubernetes_executor]\n"
+                "    worker_container_repository = example/worker\n    worker_container_tag = 2.9.3\n")
+    result = render(manifest, registry="registry.intern", folder="civitas")
+    assert result.output == manifest
+    assert [m.split(": ", 1)[1] for m in result.findings.left_public] == [
+        "'docker.io/example/worker:2.9.3' left as is: the embedded config does not parse, so it is not searched"]
