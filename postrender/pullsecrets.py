@@ -130,11 +130,11 @@ def _new_value(text: str, site: SecretSite, value: Node, secrets: Sequence[str],
     """The whole new value, in flow style, of a field written elsewhere (an alias, a merge):
     its own entries copied, ours after them; None when nothing is missing."""
     if site.style == "name":
-        if isinstance(value, MappingNode) and get(value, "name") is not None:
+        if names_one("name", value):
             return None
         return _flow_value("name", secrets, as_json)
     if site.style == "string":
-        return None if _named(value) else _flow_value("string", secrets, as_json)
+        return None if names_one("string", value) else _flow_value("string", secrets, as_json)
     if _is_null(value):
         return _flow_value(site.style, secrets, as_json)
     missing = _missing(site, value, secrets, warnings)
@@ -235,14 +235,18 @@ def _fill_single(text: str, site: SecretSite, node: MappingNode, key: str, value
     return None
 
 
-def _named(value: Node | None) -> bool:
+def names_one(style: str, value: Node | None) -> bool:
+    """A one-secret field (style ``name``: ``{name: x}``; ``string``: ``x``) that already names a
+    secret: the user's choice, kept by post-render and accepted by ``check``."""
+    if style == "name":
+        return isinstance(value, MappingNode) and get(value, "name") is not None
     return isinstance(value, ScalarNode) and not _is_null(value) and value.value != ""
 
 
 def _fill_string(text: str, node: MappingNode, key: str, value: Node | None, secrets: Sequence[str]) -> Edit | None:
     """A one-name field (KubeVirt's ``containerDisk.imagePullSecret: x``): a name already there is
     the user's choice; an empty one (``""``, ``~``, nothing) gets the first secret."""
-    if not isinstance(value, ScalarNode) or _named(value):
+    if not isinstance(value, ScalarNode) or names_one("string", value):
         return None
     rendered = _flow_value("string", secrets, _is_json(node))
     if _is_null(value):

@@ -307,3 +307,21 @@ def test_empty_input_checked_nothing_and_says_so(tmp_path: Path) -> None:
         assert result.returncode == 2 and b"nothing was checked" in result.stderr, text
         assert run_cli(["check", *REGISTRY, "--allow-empty"], text).returncode == 0
     assert b"more than once" in run_cli(["check", *REGISTRY, "-", "-"], "kind: Pod\n").stderr
+
+
+STYLED = sorted({p.style for r in load_rules().rules for p in r.pull_secrets})
+
+
+@pytest.mark.parametrize("stream", sorted((FIXTURES / "operators").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("secrets", [("regcred",), ("regcred", "backup")], ids=["one", "two"])
+def test_check_passes_every_pod_spec_post_render_gave_its_pull_secrets(stream: Path, secrets: tuple[str, ...]) -> None:
+    """Every pull-secret style (names, name, strings, string): what post-render wrote, check accepts."""
+    settings = Settings(registry="registry.intern", folder="civitas", pull_secrets=secrets)
+    output = render(stream.read_text(), registry="registry.intern", folder="civitas", pull_secrets=secrets).output
+    outcome = Outcome()
+    check_stream(output, stream.name, settings, load_rules(), outcome)
+    assert [p for p in outcome.problems if "pull secret" in p.message] == []
+
+
+def test_every_pull_secret_style_has_an_operator_fixture() -> None:
+    assert STYLED == ["name", "names", "string", "strings"]

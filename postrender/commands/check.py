@@ -30,6 +30,7 @@ from ..errors import InputError, OutputError, PostrenderError
 from ..finder import SecretSite
 from ..nodes import Node, ScalarNode, SequenceNode, get
 from ..pipeline import SERVICE_ACCOUNT_RULE, prefix_target, read_stream
+from ..pullsecrets import names_one
 from ..plan import is_excluded, is_private, outside_folder, override_for, unmatched_excludes
 from ..outfile import write_stdout
 from ..readall import read_all
@@ -153,8 +154,8 @@ def _missing_secrets(site: SecretSite, secrets: Sequence[str]) -> list[str]:
     node: Node | None = site.anchor
     for key in site.field:
         node = get(node, key)
-    if site.style == "name":  # one secret only: post-render leaves a name the user set
-        return [] if isinstance(get(node, "name"), ScalarNode) else list(secrets[:1])
+    if site.style in ("name", "string"):  # one secret only: post-render leaves a name the user set
+        return [] if names_one(site.style, node) else list(secrets[:1])
     present: set[str] = set()
     if isinstance(node, SequenceNode):
         for item in node.value:
