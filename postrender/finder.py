@@ -483,35 +483,46 @@ class _Matcher:
 
     def registry_field(self, root: Node, prefix: tuple[PathPart, ...], field: RegistryField) -> None:
         """A registry the operator prefixes what it derives with: rewritten where it is set; where it
-        is not, the operator's own registry is implied, and the mirror's prefix for it inserted."""
-        for parent, parts in field.parent.evaluate(root, prefix):
+        is not, the operator's own registry is implied, and the mirror's prefix for it inserted.
+        Anything else (an empty value, a word such as Tigera's ``UseDefault``, no parent to hold
+        it) leaves the operator pulling from its own registry: reported, never silent."""
+        evaluated = list(field.parent.evaluate(root, prefix))
+        if not evaluated:
+            self.out.left_public.append(f"{self.ctx.where(root, format_path(prefix))}: the operator pulls the images it derives "
+                                        f"from its own registry{f' ({field.default})' if field.default else ''}: there is no "
+                                        f"{field.field.removeprefix('$.')} to set; set it to the mirror")
+        for parent, parts in evaluated:
             if not isinstance(parent, MappingNode):
                 continue
             current = get(parent, field.key)
             path = format_path((*parts, field.key))
-            if isinstance(current, ScalarNode) and current.value.strip() not in ("", "~", "null"):
-                registry = heuristics.registry_value(current.value)
-                if registry is None:
-                    self.out.not_references.append(f"{self.ctx.where(current, path)}: {current.value!r} is not a registry; left as is")
-                else:
-                    self.setting(current, current.value.index(registry), registry, path, parent, field.key)
+            if current is None and field.default is not None:
+                self._implied_registry(parent, path, field)
                 continue
-            if current is not None or field.default is None:  # present but empty: the operator's choice, reported
-                self.out.left_public.append(f"{self.ctx.where(parent, path)}: the operator pulls the images it derives from the "
-                                            f"registry set here, which is empty; set {path} to the mirror")
+            registry = heuristics.registry_value(current.value) if isinstance(current, ScalarNode) else None
+            if registry is None:
+                what = (f"{current.value!r} is no registry (the operator's own is used, or none)"
+                        if isinstance(current, ScalarNode) and current.value.strip() not in ("", "~", "null") else "it is empty")
+                self.out.left_public.append(f"{self.ctx.where(current or parent, path)}: the operator pulls the images it derives "
+                                            f"from the registry set here, and {what}; set {path} to the mirror")
                 continue
-            registry = heuristics.registry_value(field.default)
-            where, insert = _insertion(self.text, parent, field.key)
-            if registry is None or insert is None:
-                self.out.left_public.append(f"{self.ctx.where(parent, path)}: the operator pulls the images it derives from "
-                                            f"{field.default} (no {path}), and it cannot be inserted here; set it to the mirror")
-                continue
-            slash = "/" if field.default.endswith("/") else ""
-            self.out.registry_settings.append(Site(self.ctx, where, 0, intern(registry), intern(f"{path} (implied)"), self.rule.id,
-                                                   "registry-setting", implied=True, insert=insert.replace("\0", "\0" + slash)))
-            self.out.warnings.append(f"{self.ctx.where(parent, path)}: the operator pulls the images it derives from "
-                                     f"{registry} (no {path} is set); {path} is set to the mirror's prefix for it: mirror "
-                                     "those images (the operator's version names them; the stream does not)")
+            assert isinstance(current, ScalarNode)
+            self.setting(current, current.value.index(registry), registry, path, parent, field.key)
+
+    def _implied_registry(self, parent: MappingNode, path: str, field: RegistryField) -> None:
+        assert field.default is not None
+        registry = heuristics.registry_value(field.default)
+        where, insert = _insertion(self.text, parent, field.key)
+        if registry is None or insert is None:
+            self.out.left_public.append(f"{self.ctx.where(parent, path)}: the operator pulls the images it derives from "
+                                        f"{field.default} (no {path}), and it cannot be inserted here; set it to the mirror")
+            return
+        slash = "/" if field.default.endswith("/") else ""
+        self.out.registry_settings.append(Site(self.ctx, where, 0, intern(registry), intern(f"{path} (implied)"), self.rule.id,
+                                               "registry-setting", implied=True, insert=insert.replace("\0", "\0" + slash)))
+        self.out.warnings.append(f"{self.ctx.where(parent, path)}: the operator pulls the images it derives from "
+                                 f"{registry} (no {path} is set); {path} is set to the mirror's prefix for it: mirror "
+                                 "those images (the operator's version names them; the stream does not)")
 
     def data_map(self, node: Node, parts: tuple[PathPart, ...], codec: str | None) -> None:
         """Every string of a ``{key: string}`` map, searched by shape (``discovery``)."""
@@ -772,7 +783,7 @@ def _insertion(text: str | None, mapping: MappingNode, key: str) -> tuple[Scalar
         brace = text.find("{", start, end)
         if brace == -1:
             return where, None
-        quote = '"' if keys and text[keys[0].start_mark.index] == '"' else ""
+        quote = '"' if not keys or text[keys[0].start_mark.index] == '"' else ""  # JSON where it cannot tell, as pull secrets
         pair = f'{quote}{key}{quote}: {quote}\0{quote}' if quote else f"{key}: \0"
         return Scalar("", "", brace + 1, brace + 1, where.line, where.column), pair + (", " if keys else "")
     first = min(keys, key=lambda k: k.start_mark.index)  # also right after "- " of a sequence item

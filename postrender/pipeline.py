@@ -25,7 +25,7 @@ from .pullsecrets import secret_edits
 from .rules import Rule, RuleSet, load_rules
 from .selfcheck import check_edited
 from .settings import Settings
-from .splice import Edit, OverlappingEdits, in_order, pieces, render_value, scalar_edits
+from .splice import Edit, OverlappingEdits, in_order, joined_in_empty_flow_mappings, pieces, render_value, scalar_edits
 from .implied import resolve as resolve_implied
 from .value_edits import edit_value
 
@@ -103,7 +103,8 @@ def post_render(stream: Stream, settings: Settings, rules: RuleSet | None = None
                      "are not found there; name them explicitly" for site, new in prefixes]
     warnings += _add_image_edits(parts, plan, findings, settings.pull_secrets, prefixes)
     for piece in parts:
-        piece.edits = in_order(piece.edits)
+        assert piece.text is not None or not piece.edits
+        piece.edits = joined_in_empty_flow_mappings(piece.text or "", in_order(piece.edits))
         for before, after in zip(piece.edits, piece.edits[1:]):
             if after.start < before.end:  # checked now, so a bug never shows up half-way through writing
                 raise OverlappingEdits(f"edits overlap at character {after.start} of document {piece.index}")

@@ -31,6 +31,21 @@ def in_order(edits: list[Edit]) -> list[Edit]:
     return sorted(set(edits), key=_position)
 
 
+def joined_in_empty_flow_mappings(text: str, ordered: list[Edit]) -> list[Edit]:
+    """Insertions at one place right after the ``{`` of an empty flow mapping (``spec: {}`` given
+    both an implied registry and the pull secrets) each write one pair without a separator, as
+    each would alone: joined with ", " into one insertion."""
+    out: list[Edit] = []
+    for edit in ordered:
+        last = out[-1] if out else None
+        if (last is not None and edit.start == edit.end == last.start == last.end and text[edit.start - 1:edit.start] == "{"
+                and text[edit.start:edit.start + 200].lstrip()[:1] == "}"):
+            out[-1] = Edit(last.start, last.end, f"{last.text}, {edit.text}")
+        else:
+            out.append(edit)
+    return out
+
+
 def _position(edit: Edit) -> tuple[int, int, str]:
     return edit.start, edit.end, edit.text
 

@@ -25,7 +25,7 @@ CASES = [
      "spec:\n  registry: registry.intern/civitas/calico-images/\n"),
     ("already the mirror: left alone", "spec:\n  registry: registry.intern/civitas/\n", "spec:\n  registry: registry.intern/civitas/\n"),
     ("flow mapping", "spec: {variant: Calico}\n", "spec: {registry: registry.intern/civitas/, variant: Calico}\n"),
-    ("empty flow mapping", "spec: {}\n", "spec: {registry: registry.intern/civitas/}\n"),
+    ("empty flow mapping: JSON, as the pull secrets", "spec: {}\n", 'spec: {"registry": "registry.intern/civitas/"}\n'),
     ("CRLF", "spec:\r\n  variant: Calico\r\n", "spec:\r\n  registry: registry.intern/civitas/\r\n  variant: Calico\r\n"),
 ]
 
@@ -52,14 +52,21 @@ def test_an_implied_registry_is_said_and_fails_check_until_post_rendered() -> No
 
 
 @pytest.mark.parametrize(("spec", "reported"), [
-    ("spec:\n  registry: ''\n", "which is empty"),
-    ("spec:\n  registry: not a registry\n", "is not a registry; left as is"),
+    ("spec:\n  registry: ''\n", "and it is empty; set spec.registry to the mirror"),
+    ("spec:\n  registry:\n  variant: Calico\n", "and it is empty; set spec.registry to the mirror"),
+    ("spec:\n  registry: not a registry\n", "'not a registry' is no registry"),
+    ("spec:\n  registry: UseDefault\n", "'UseDefault' is no registry (the operator's own is used, or none)"),
+    ("status: {}\n", "from its own registry (quay.io/): there is no spec.registry to set"),
 ])
-def test_what_cannot_be_a_registry_is_reported_not_rewritten(spec: str, reported: str) -> None:
+def test_what_leaves_the_operator_on_its_own_registry_is_left_public(spec: str, reported: str) -> None:
+    """Reported, counted, fatal for --strict and check: never silent (an Installation without spec, or
+    with Tigera's UseDefault, was silent or only a warning, and check said ok)."""
     result = render(HEAD + spec, **FOLDER)
     assert result.output == HEAD + spec
-    messages = [*result.warnings, *result.findings.left_public, *result.findings.not_references]
-    assert any(reported in m for m in messages), messages
+    assert [m for m in result.findings.left_public if reported in m], result.findings.left_public
+    outcome = Outcome()
+    check_stream(HEAD + spec, "s.yaml", Settings(**FOLDER), load_rules(), outcome)
+    assert [p.left_public for p in outcome.problems] == [True]
 
 
 @pytest.mark.parametrize(("entry", "problem"), [
@@ -74,3 +81,15 @@ def test_rule_file_mistakes_are_named(tmp_path: Path, entry: str, problem: str) 
     with pytest.raises(ConfigError, match="field 'registries'") as raised:
         load_rule_file(rule_file)
     assert problem in str(raised.value)
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("spec: {}\n", 'spec: {"imagePullSecrets": [{"name": "regcred"}], "registry": "registry.intern/civitas/"}\n'),
+    ("spec:\n  {}\n", 'spec:\n  {"imagePullSecrets": [{"name": "regcred"}], "registry": "registry.intern/civitas/"}\n'),
+    ("spec: { }\n", 'spec: {"imagePullSecrets": [{"name": "regcred"}], "registry": "registry.intern/civitas/" }\n'),
+])
+def test_registry_and_pull_secrets_inserted_into_one_empty_flow_mapping(spec: str, expected: str) -> None:
+    """Two insertions after one "{" (was: no comma between them, output that does not parse, exit 3)."""
+    result = render(HEAD + spec, pull_secrets=("regcred",), **FOLDER)
+    assert result.output == HEAD + expected
+    assert render(result.output, pull_secrets=("regcred",), **FOLDER).output == result.output

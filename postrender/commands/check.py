@@ -67,7 +67,8 @@ class Problem:
     hook: str | None
     kind: str | None = None
     name: str | None = None
-    image: str | None = None  # None: a pod spec without the pull secrets
+    image: str | None = None  # None: a pod spec without the pull secrets, or a value left public
+    left_public: bool = False  # a value post-render leaves public (a candidate, one it cannot edit in place)
 
     def lines(self) -> list[str]:
         out = [f"{self.stream}: {self.where}: {self.message}"]
@@ -97,7 +98,7 @@ def check_stream(stream: str | bytes, name: str, settings: Settings, rules: Rule
     # Never silent: a reference-shaped value the post-renderer would leave public fails the gate
     # too (candidates unless --rewrite-candidates rewrites them, values it cannot edit in place).
     for message in findings.left_public:
-        out.problems.append(Problem(name, message.split(": ", 1)[0], message.split(": ", 1)[-1], None))
+        out.problems.append(Problem(name, message.split(": ", 1)[0], message.split(": ", 1)[-1], None, left_public=True))
     for site in findings.registry_settings:  # an operator prefixes the images it derives with these
         target = prefix_target(site.text, registry, settings.folder)
         if target is not None:
@@ -211,7 +212,8 @@ _CONTENT = re.compile(rb"^(?![ \t]*(?:#|---|\.\.\.|%|$))", re.MULTILINE)  # a li
 def summary(outcome: Outcome, settings: Settings) -> list[str]:
     registry = settings.registry
     images = [p for p in outcome.problems if p.image is not None]
-    secrets = len(outcome.problems) - len(images)
+    left = sum(1 for p in outcome.problems if p.left_public)
+    secrets = len(outcome.problems) - len(images) - left
     in_hooks = sum(1 for p in outcome.problems if p.hook is not None)
     checked = (f"{outcome.pod_specs} pod specs checked for {', '.join(settings.pull_secrets)}"
                if settings.pull_secrets else "pull secrets not checked (none configured)")
@@ -219,7 +221,8 @@ def summary(outcome: Outcome, settings: Settings) -> list[str]:
         return [f"ok: {outcome.passed_images} image references served by {registry}, "
                 f"{outcome.excluded} excluded; {checked}"]
     lines = [f"check failed: {len(images)} image reference(s) not served by {registry}, "
-             f"{secrets} pod spec(s) without pull secrets ({outcome.passed_images} served, {outcome.excluded} excluded; {checked})"]
+             + (f"{left} value(s) post-render leaves public, " if left else "")
+             + f"{secrets} pod spec(s) without pull secrets ({outcome.passed_images} served, {outcome.excluded} excluded; {checked})"]
     if in_hooks:
         lines.append(
             f"{in_hooks} of these are in hook documents. `helm template` prints hooks, but Helm 3 never sends them "
