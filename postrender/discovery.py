@@ -339,6 +339,13 @@ class Search:
                 continue
             self.sink.found(Found(outer, stripped, ref, f"{path(where)} (split: {part})", how, part, candidate, block.explicit))
 
+    def _report_unsearched(self, text: str, key: str, path: str, why: str) -> None:
+        """A config read only as text: what looks like a reference in it is left public, said."""
+        images, mentions = heuristics.in_text(text, key)
+        if images or mentions:
+            _, ref, label = (images or mentions)[0]
+            self.sink.left_public(path, _split_label(label)[1] or ref, why)
+
     # -- embedded configs --------------------------------------------------------------------
     def _embedded(self, text: str, key: str, path: str, to_outer: Callable[[int, str], int | None], config_name: str) -> bool:
         """Parse ``text`` as YAML, JSON or TOML when it looks like a config; search it; True if it was one."""
@@ -348,13 +355,13 @@ class Search:
         named = config_name.lower().endswith(_CONFIG_SUFFIXES)
         if config_name.lower().endswith(".toml") or (not _YAML_HINT.search(text) and stripped[0] not in "{[" and _TOML_HINT.search(text)):
             return self._toml(text, path, to_outer)
+        if _too_many_nodes(text):  # composed, it would cost far more than the memory bound allows: read as text
+            self._report_unsearched(text, key, path, "the embedded config is too large to search within the memory bound")
+            return True
         roots = _compose_all(text)
         if roots is None:
             if stripped[0] in "{[" or named:
-                images, mentions = heuristics.in_text(text, key)
-                if images or mentions:
-                    _, ref, label = (images or mentions)[0]
-                    self.sink.left_public(path, _split_label(label)[1] or ref, "the embedded config does not parse, so it is not searched")
+                self._report_unsearched(text, key, path, "the embedded config does not parse, so it is not searched")
                 return True
             return False
         if not any(isinstance(root, (MappingNode, SequenceNode)) for root in roots):
@@ -528,6 +535,20 @@ class _InnerCoordinates:
     def offset(self, position: int) -> int | None:
         """An offset in the embedded text as an offset in the outer value (pull-secret insertions)."""
         return self.to_outer(position, "")
+
+
+EMBEDDED_NODES = 100_000  # about 40 MiB composed; Grafana dashboards hold about one node per 10 characters
+
+
+def _too_many_nodes(text: str) -> bool:
+    """More than ``EMBEDDED_NODES`` (counted by libyaml in C, without building them); a text of fewer
+    than ``2 * EMBEDDED_NODES`` characters cannot hold that many ('[],' is the densest)."""
+    if len(text) < 2 * EMBEDDED_NODES:
+        return False
+    from .bounds import count_nodes
+
+    count = count_nodes(text.encode("utf-8", "surrogatepass"))
+    return count is not None and count > EMBEDDED_NODES
 
 
 def _compose_all(text: str) -> list[Node] | None:

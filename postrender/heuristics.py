@@ -206,6 +206,31 @@ def _keyed_reference(value: str, image_key: bool) -> bool:
     return is_qualified_reference(value)
 
 
+LEAN_FROM = 1 << 20  # characters: a longer text is searched for mentions without a list of its words (memory)
+
+
+def _list_items(value: str, image_key: bool) -> list[Embedded]:
+    """Every item of a whitespace/comma list when every item is a reference (or ``version=REF``);
+    read item by item, so a long text that is no list costs nothing (a list of its items would)."""
+    images: list[Embedded] = []
+    for match in _LIST_SEPARATORS.finditer(value):
+        found = _list_item(match.group(), image_key)
+        if found is None:
+            return []
+        images.append((match.start() + found[0], found[1], found[2]))
+    return images
+
+
+def _lean_mentions(value: str) -> list[Embedded]:
+    """Fully qualified references, keyed and split lines in a very long text: what ``in_text`` reports
+    as mentions, without its list of words (no flags are read: they need the word after)."""
+    mentions: list[Embedded] = [(m.start(), m.group().rstrip(".:)"), "in text") for m in _TOKEN.finditer(value)
+                if is_qualified_reference(m.group().rstrip(".:)"))]
+    seen = {offset for offset, _, _ in mentions}
+    mentions += [found for found in [*keyed_lines(value), *split_lines(value)] if found[0] not in seen]
+    return sorted(mentions)
+
+
 def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
     """References in a string of data or of an embedded config under ``key``: ``(images, mentions)``.
 
@@ -221,15 +246,13 @@ def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
     start = value.index(stripped)
     if _keyed_reference(stripped, image_key):
         return [(start, stripped, None)], []
-    words = [(m.start(), m.group()) for m in _WORD.finditer(value)]
-    items = [(m.start(), m.group()) for m in _LIST_SEPARATORS.finditer(value)]
-    images: list[Embedded] = []
-    if len(items) > 1 and all(_list_item(text, image_key) is not None for _, text in items):
-        for offset, text in items:
-            found = _list_item(text, image_key)
-            assert found is not None
-            images.append((offset + found[0], found[1], found[2]))
+    images = _list_items(value, image_key)
+    if len(images) > 1:
         return images, []
+    if len(value) > LEAN_FROM:
+        return [], _lean_mentions(value)
+    words = [(m.start(), m.group()) for m in _WORD.finditer(value)]
+    images = []
     claimed: set[int] = set()
     for index, offset, text, label in in_args([w for _, w in words]):
         images.append((words[index][0] + offset, text, label))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .bounds import count_nodes
 
-STREAM_FROM = 1 << 20  # smaller Lists are composed whole: one item's nodes cost little there
+STREAM_FROM = 1 << 18  # smaller Lists are composed whole (an 843 KB List of Deployments needs more than its bound whole)
 _ITEMS_LINE = re.compile(r"(?:\A|(?<=\n))items:[ \t]*(?:#[^\n]*)?\r?\n")
 _OTHER_DOCUMENT = re.compile(r"\n(?:---|\.\.\.)(?:[ \t\r\n]|\Z)")  # a piece read whole may hold more than one
 _ODD_ROOT_LINE = re.compile(r"""(?:\A|\n)["'?&!*{\[<%]""")  # a key written another way: "items", ? items, an anchor

@@ -175,11 +175,17 @@ def resolve_merges(root: Node, text: str) -> None:
         elif isinstance(node, SequenceNode):
             stack += node.value
     done: set[int] = set()
+    room = [MERGED_PAIRS]
     for node in merging:
-        _flatten(node, text, done, set())
+        _flatten(node, text, done, set(), room)
 
 
-def _flatten(node: MappingNode, text: str, done: set[int], active: set[int]) -> None:
+# Pairs merge keys may copy into one document's mappings: each mapping that merges holds its own
+# list of them, so 10k mappings merging one 10k-key mapping would hold 100M (800 MB of references).
+MERGED_PAIRS = 1_000_000
+
+
+def _flatten(node: MappingNode, text: str, done: set[int], active: set[int], room: list[int]) -> None:
     if id(node) in done:
         return
     if id(node) in active:
@@ -197,10 +203,14 @@ def _flatten(node: MappingNode, text: str, done: set[int], active: set[int]) -> 
         for source in sources:
             if not isinstance(source, MappingNode):
                 raise MergeError(source, "a merge key (<<) takes a mapping or a list of mappings")
-            _flatten(source, text, done, active)
+            _flatten(source, text, done, active, room)
             brought += source.value
         pairs += _winners(brought)
     if merged_any:
+        room[0] -= len(pairs)
+        if room[0] < 0:
+            raise MergeError(node, f"merge keys (<<) copy more than {MERGED_PAIRS:,} key-value pairs into this document's "
+                                   "mappings: too large to process within the memory bound")
         setattr(node, "written", node.value)  # an attribute PyYAML's node class does not declare
         node.value = pairs
     active.discard(id(node))

@@ -11,7 +11,7 @@ import pytest
 from conftest import CORPUS, ROOT
 from postrender import bounds, pipeline
 from postrender.bounds import ENV, MIB, TooLarge
-from postrender.errors import ConfigError
+from postrender.errors import ConfigError, PostrenderError
 from postrender.rules import load_rules
 from postrender.testing import render
 from test_hostile_inputs import POD as HOSTILE_POD
@@ -186,3 +186,37 @@ def test_a_large_dashboard_and_a_large_crd_never_meet_the_default_bound(monkeypa
     assert len(crd) > 1_500_000
     for text in (cm, crd, cm + "---\n" + crd):
         render(text, registry=REGISTRY)  # no TooLarge
+
+
+# -- found in review: three ways past the bound -------------------------------------------------
+def test_a_merge_bomb_is_refused_before_it_is_copied() -> None:
+    """1,100 keys merged into 1,000 mappings: 1.1M pairs copied (a 10k x 10k one, 348 KB, took 808 MiB)."""
+    keys = "\n".join(f"      k{i}: v" for i in range(1100))
+    merges = "\n".join(f"    m{i}: {{<<: *b}}" for i in range(1000))
+    stream = (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    base: &b\n{keys}\n"
+              f"spec:\n  containers:\n  - name: c\n    image: nginx:1.25\n  m:\n{merges}\n")
+    with pytest.raises(PostrenderError, match=r"merge keys \(<<\) copy more than 1,000,000 key-value pairs"):
+        render(stream, registry=REGISTRY)
+    assert render(stream.replace(merges, merges.split("\n", 1)[0]), registry=REGISTRY).output  # one merge: fine
+
+
+def test_an_embedded_config_of_too_many_nodes_is_read_as_text() -> None:
+    """'[[],[],...]' of 3 MB composed to 1M nodes (573 MiB); now counted first, and what looks like a
+    reference in it is reported, not searched (never silent)."""
+    text = '["quay.io/acme/app:1.0", ' + "[]," * 110_000 + "[]]"
+    stream = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  images.json: '{text}'\n"
+    result = render(stream, registry=REGISTRY)
+    assert result.output == stream
+    assert [m.split(": ", 1)[1] for m in result.findings.left_public] == [
+        "'quay.io/acme/app:1.0' left as is: the embedded config is too large to search within the memory bound"]
+
+
+def test_a_very_long_text_is_searched_for_mentions_without_a_list_of_its_words() -> None:
+    filler = "word " * 250_000  # 1.25 MB of words: a list of them cost about 100 MB
+    text = f"echo start\n{filler}\ndocker pull quay.io/acme/tool:2.0\nimage: busybox:1.36\n"
+    from postrender import heuristics
+
+    images, mentions = heuristics.in_text(text, "script")
+    assert images == []
+    assert [(text[o:o + len(r)], label) for o, r, label in mentions] == [
+        ("quay.io/acme/tool:2.0", "in text"), ("busybox:1.36", "after image")]
