@@ -278,7 +278,7 @@ def iter_markers(data: bytes) -> Iterator[int]:
 
 
 _CONTENT_LINE = re.compile(rb"^[ \t]*[^#%\s]", re.MULTILINE)
-_TEXT_CONTENT_LINE = re.compile(r"^[ \t]*[^#%\s]", re.MULTILINE)
+_TEXT_CONTENT_LINE = re.compile(_CONTENT_LINE.pattern.decode(), re.MULTILINE)  # the same, for text
 
 
 def document_at(data: bytes, position: int) -> int:

@@ -22,7 +22,8 @@ from .bounds import count_nodes
 STREAM_FROM = 1 << 18  # smaller Lists are composed whole (an 843 KB List of Deployments needs more than its bound whole)
 _ITEMS_LINE = re.compile(r"(?:\A|(?<=\n))items:[ \t]*(?:#[^\n]*)?\r?\n")
 _OTHER_DOCUMENT = re.compile(r"\n(?:---|\.\.\.)(?:[ \t\r\n]|\Z)")  # a piece read whole may hold more than one
-_ODD_ROOT_LINE = re.compile(r"""(?:\A|\n)["'?&!*{\[<%]""")  # a key written another way: "items", ? items, an anchor
+ODD_KEY_START = "\"'?&!*{[<"  # a key written another way: quoted, explicit (?), anchored, tagged, in a flow mapping
+_ODD_ROOT_LINE = re.compile(r"(?:\A|\n)[" + re.escape(ODD_KEY_START + "%") + "]")  # ... or a directive
 
 
 @dataclass(frozen=True)

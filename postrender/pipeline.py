@@ -220,7 +220,7 @@ def list_layout(text: str, raw: bytes, rules: RuleSet) -> liststream.Layout | No
         if len(kinds) != 1 or len(versions) != 1 or _unsure(text):
             return None
         found, kind, version = None, kinds[0], versions[0]
-    if kind is None or version is None or any(_is_alias(text, m.start()) for m in _ALIAS_TOKEN.finditer(text)):
+    if kind is None or version is None:  # (aliases: _unsure refused them in YAML; JSON has none)
         return None
     group = version.rpartition("/")[0]
     matched = rules.for_kind(version, kind)
@@ -334,8 +334,8 @@ _TOP_API_VERSION = re.compile(r"apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTI
 # Kubernetes takes the last of duplicate keys, and a key can be written in ways the two lines
 # above do not read (see _unsure).  Each pattern starts with a literal: found fast in a large CRD.
 _KEY_LINE = re.compile(r"\n(?:kind|apiVersion)[ \t]*:")
-_ODD_LINE = re.compile(r"""\n["'?&!*{\[<]""")
-_ODD_START = "\"'?&!*{[<"
+_ODD_START = liststream.ODD_KEY_START
+_ODD_LINE = re.compile(r"\n[" + re.escape(_ODD_START) + "]")
 _ALIAS_TOKEN = re.compile(r"\*[\w-]+(?=[\s,:\]}]|\Z)")  # libyaml's anchor names: letters, digits, "_", "-"
 
 
@@ -379,7 +379,7 @@ def _unsure(text: str) -> bool:
     key_lines = len(_KEY_LINE.findall(text)) + int(text.startswith(("kind", "apiVersion")))
     if key_lines != 2 or (text[:1] and text[:1] in _ODD_START) or _ODD_LINE.search(text):
         return True
-    if text.count("\r") != text.count("\r\n") or "\x85" in text or "\u2028" in text or "\u2029" in text:
+    if liststream.odd_breaks(text):
         return True
     return any(_is_alias(text, m.start()) for m in _ALIAS_TOKEN.finditer(text))
 

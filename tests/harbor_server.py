@@ -39,6 +39,25 @@ class Problem(Exception):
         self.status = status
 
 
+class LocalServer:
+    """An HTTP server on 127.0.0.1 (TLS with ``certificate``), served from a thread until ``stop``."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], certificate: Path | None = None) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        if certificate is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certificate, certificate.with_suffix(".key"))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
 class HarborServer:
     def __init__(self, certificate: Path | None = None) -> None:
         self.projects: dict[str, dict[str, Any]] = {"library": {"project_id": 1, "name": "library", "metadata": {"public": "true"}}}
@@ -53,19 +72,11 @@ class HarborServer:
         self._next = 100
         self._lock = threading.Lock()
         self._validators = self._schemas()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        if certificate is not None:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(certificate, certificate.with_suffix(".key"))
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.url = f"{'https' if certificate else 'http'}://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LocalServer(self._handler(), certificate)
+        self.url = f"{'https' if certificate else 'http'}://{self.http.host}"
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.http.stop()
 
     def changes(self) -> list[tuple[str, str]]:
         """Every request that changes something: (method, path)."""

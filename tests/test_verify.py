@@ -13,17 +13,17 @@ import shutil
 import socket
 import subprocess
 import tarfile
-import threading
 import time
 import warnings
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import cli_env, run_cli
+from harbor_server import LocalServer
 
 USER, PASSWORD = "robot", "s3cret-pw"
 POD = "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: apps}}\nspec:\n  containers:\n{containers}"
@@ -272,15 +272,11 @@ class TokenFlow:
                 self.send_response(200 if f"{name}:{reference}" in manifests else 404)
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LocalServer(Handler)
+        self.host = self.http.host
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.http.stop()
 
 
 @pytest.fixture
