@@ -19,7 +19,7 @@ import binascii
 import functools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from . import heuristics, split
@@ -69,6 +69,7 @@ class Found:
     part: str | None = None  # None: ``old`` is the whole reference; else the split part (split.part_text)
     candidate: bool = False
     qualified: bool = False  # names its registry (and a tag or digest): evidence enough under any key
+    why: str | None = None  # how "invalid" (a reference-shaped value under an image key that is none): why it is none
 
 
 class Sink(Protocol):
@@ -308,6 +309,13 @@ class Search:
         for offset, ref, label in mentions:
             part, joined = _split_label(label)  # a repository line whose tag is another line: the mirror needs both
             self._report(Found(offset, ref, joined or ref, f"{path} ({label})", "text", part, candidate=True, qualified=True), to_outer)
+        if keyed and not images and not mentions:
+            # shaped like a reference under an image key, but none Docker accepts (an upper-case
+            # repository, a tag over 128 characters): reported as a pod spec's image field would be
+            stripped = text.strip()
+            why = heuristics.malformed_reference(stripped)
+            if why is not None:
+                self._report(Found(text.index(stripped), stripped, stripped, path, "invalid", why=why), to_outer)
 
     def embedded_only(self, text: str, key: str, path: str) -> None:
         """Search ``text`` only if it is an embedded config (annotation values: plain ones are labels of a sort)."""
@@ -319,7 +327,7 @@ class Search:
         if outer is None:
             self.sink.left_public(found.path, found.ref, "it is written with escapes, so it cannot be edited in place")
             return
-        self.sink.found(Found(outer, found.old, found.ref, found.path, found.how, found.part, found.candidate, found.qualified))
+        self.sink.found(replace(found, offset=outer))
 
     def _split(self, block: split.Block, parts: dict[str, tuple[Any, str]], to_outer: Callable[[Any, int, str], int | None],
                path: Callable[[Any], str], how: str, candidate: bool = False) -> None:
@@ -472,8 +480,7 @@ class Search:
                 if outer is None:
                     self.sink.left_public(found.path, found.ref, "it cannot be edited in place")
                     continue
-                self.sink.found(Found(outer, found.old, found.ref, found.path, found.how, found.part, found.candidate,
-                                      found.qualified))
+                self.sink.found(replace(found, offset=outer))
         return True
 
 

@@ -18,9 +18,12 @@ from .errors import InputError, Where
 from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items, written
 from .paths import PathPart, format_path
 from .reference import has_explicit_registry, parse_reference
-from .rules import CompiledPath, Implied, Listed, NamedValues, RegistryField, Rule, RuleSet, SplitPaths
+from .rules import CompiledPath, Implied, Install, Listed, NamedValues, RegistryField, Rule, RuleSet, SplitPaths
 
 POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+# Set on a resource that installs a chart or manifests in the cluster (Flux's HelmRelease, Argo CD's
+# Application) once what it installs is rendered through the post-renderer or its values point at the mirror.
+INSTALLS_MIRRORED = ("civitas-postrender/installs", "mirrored")
 CANDIDATE_RULE = "heuristic/image-key"
 # A `default:` whose value could be a reference (a quick text test before walking a schema):
 # a name with a path, tag or digest ("/", "@", or ":" followed by a non-space; a nested property
@@ -125,6 +128,7 @@ class ImpliedRequest:
     lookup: str | None  # env var of version=image lines
     key: str | None  # ... and the version to look up
     missing: tuple[str, ...] = ()  # template fields the resource does not set
+    note: str | None = None  # which image the operator runs (a rule with no template: reported, never guessed)
 
 
 @dataclass
@@ -139,6 +143,9 @@ class Findings:
     tables: dict[str, dict[str, str]] = field(default_factory=dict)  # env var -> version -> image (version=image lists)
     registry_settings: list[Site] = field(default_factory=list)  # text: the registry an operator prefixes images with
     claimed: list[int] = field(default_factory=list)  # starts of scalars a rule read as parts of an image (not swept)
+    installs_left: list[str] = field(default_factory=list)  # installs reported (also in left_public: strict and check fail)
+    installs_mirrored: list[str] = field(default_factory=list)  # installs a resource's annotation says are mirrored
+    reported_by: list[str] = field(default_factory=list)  # rules that reported what no site holds (installs, derived images)
 
 
 def context_of(root: Node, index: int, template: str | None, line_offset: int = 0, piece: int = 0) -> DocContext:
@@ -160,6 +167,17 @@ def context_of(root: Node, index: int, template: str | None, line_offset: int = 
     )
 
 
+def item_context(node: Node, list_ctx: DocContext, line_offset: int) -> DocContext:
+    """An item of a List.  A typed List (``DeploymentList``, ``PodList``, as clients print them) leaves
+    out its items' kind and apiVersion: the List's own say what they are, so the item is read by
+    its kind's rules (not searched for candidates as an object of no kind)."""
+    ctx = context_of(node, list_ctx.index, list_ctx.template, line_offset, list_ctx.piece)
+    kind = list_ctx.kind
+    if ctx.kind is None and kind and kind.endswith("List") and kind != "List":
+        return replace(ctx, kind=intern(kind[:-len("List")]), api_version=ctx.api_version or list_ctx.api_version)
+    return ctx
+
+
 def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tuple[PathPart, ...] = (), text: str | None = None,
          _ancestors: tuple[int, ...] = ()) -> None:
     """Collect every image site and pod spec of one document into ``out``.
@@ -175,7 +193,8 @@ def find(root: Node, ctx: DocContext, rules: RuleSet, out: Findings, prefix: tup
         sweep = Sweep(ctx, rules, out, text)
         sweep.annotations(root, prefix)
         if (not matched or is_custom_resource(ctx)) and all(rule.looks for rule in matched):
-            sweep.run(root, prefix, ruled=bool(matched), first=first, parts_read=out.claimed[first_claimed:])
+            sweep.run(root, prefix, ruled=any(rule.names_places for rule in matched), first=first,
+                      parts_read=out.claimed[first_claimed:])
     _dedupe(out.sites, first)
 
 
@@ -249,6 +268,8 @@ class _Matcher:
             self.implied(root, prefix, implied)
         for registry in rule.registries:
             self.registry_field(root, prefix, registry)
+        for install in rule.installs:
+            self.install(root, prefix, install)
         for pair in rule.split:
             self.split_paths(root, prefix, pair)
         for listed in rule.listed:
@@ -266,7 +287,7 @@ class _Matcher:
                     if id(node) in seen:  # one object listed twice through aliases: read it once
                         continue
                     seen.add(id(node))
-                    item_ctx = context_of(node, self.ctx.index, self.ctx.template, self.ctx.line_offset, self.ctx.piece)
+                    item_ctx = item_context(node, self.ctx, self.ctx.line_offset)
                     find(node, item_ctx, self.rules, self.out, parts, self.text, (*ancestors, id(root)))
 
     # -- the places images live ------------------------------------------------------------
@@ -462,10 +483,19 @@ class _Matcher:
             found = [n.value for n, _ in path.evaluate(root, prefix) if isinstance(n, ScalarNode) and n.value]
             return found[0] if found else None
 
-        for parent, parts in implied.parent.evaluate(root, prefix):
+        if implied.enabled is not None and any(isinstance(n, ScalarNode) and n.value.strip() in _FALSE
+                                               for n, _ in implied.enabled.evaluate(root, prefix)):
+            return  # the component is switched off: it runs no image
+        parents = list(implied.parent.evaluate(root, prefix))
+        if not parents and implied.template is None and implied.lookup is None:
+            # nothing can be inserted, but the operator still runs its image: reported (never guessed)
+            path = format_path((*prefix, *implied.field.removeprefix("$.").split(".")))
+            self.out.implied.append(ImpliedRequest(self.ctx, self.rule.id, path, _mark_of(root), None,
+                                                   None, None, None, note=implied.note))
+        for parent, parts in parents:
             current = get(parent, implied.key)
             if isinstance(current, ScalarNode) and current.value not in ("", "~", "null") or (
-                    current is not None and not isinstance(current, ScalarNode)):
+                    current is not None and not isinstance(current, ScalarNode) and _names_image(current)):
                 continue  # the resource names its image: the rule's ``images`` read it
             values = {text: scalar_at(path) for text, path in implied.placeholders}
             missing = tuple(text for text, value in values.items() if value is None)
@@ -479,7 +509,43 @@ class _Matcher:
             where, insert = (_insertion(self.text, parent, implied.key) if isinstance(parent, MappingNode) and current is None
                              else (_mark_of(parent), None))
             self.out.implied.append(ImpliedRequest(self.ctx, self.rule.id, format_path((*parts, implied.key)), where, insert,
-                                                   default, implied.lookup, key, missing))
+                                                   default, implied.lookup, key, missing, implied.note))
+
+    def install(self, root: Node, prefix: tuple[PathPart, ...], install: Install) -> None:
+        """A chart (or a directory of manifests) a controller installs in the cluster: what it renders
+        is never in this stream, so the images it pulls are reported, until the resource's annotation
+        says they are mirrored.  Values the resource holds are searched as any custom resource's."""
+        mark = get(get(get(root, "metadata"), "annotations"), INSTALLS_MIRRORED[0])
+        for anchor, parts in install.anchor.evaluate(root, prefix):
+            if not isinstance(anchor, MappingNode):
+                continue
+            chart, path, version, source = (_first_set(anchor, keys) for keys in
+                                            (install.chart, install.path, install.version, install.repository))
+            if chart is None and path is None and (source is None or _first_set(anchor, install.values_only) is not None):
+                continue  # a values source (Argo CD's ``ref``), or nothing named
+            def shown(found: tuple[tuple[str, ...], Node]) -> str:
+                return _shown(found[1], format_path((*parts, *found[0])))
+
+            if chart is not None:
+                what = f"chart {shown(chart)}" + (f" (version {shown(version)})" if version else "")
+            else:
+                what = (f"the manifests at {shown(path)}" if path else "the manifests") + (f" (revision {shown(version)})" if version else "")
+            what += f" from {shown(source)}" if source else ""
+            at = chart or path or source
+            assert at is not None
+            # what names the chart is no image (an oci:// chart repository): reported with it, never rewritten
+            self.out.claimed.extend(found[1].start_mark.index for found in (chart, path, version, source) if found is not None)
+            where = self.ctx.where(at[1], format_path((*parts, *at[0])))
+            key, value = INSTALLS_MIRRORED
+            self.out.reported_by.append(self.rule.id)
+            if isinstance(mark, ScalarNode) and mark.value.strip() == value:
+                self.out.installs_mirrored.append(f"{where}: deploys {what} in the cluster; marked {key}: {value}")
+                continue
+            said = f" (its {key} annotation says {mark.value.strip()!r}, not {value!r})" if isinstance(mark, ScalarNode) else ""
+            message = (f"{where}: deploys {what} in the cluster; the images it pulls are not in this stream{said}: render it "
+                       f"through the post-renderer (or set its values to the mirror), then annotate this resource {key}: {value}")
+            self.out.left_public.append(message)
+            self.out.installs_left.append(message)
 
     def registry_field(self, root: Node, prefix: tuple[PathPart, ...], field: RegistryField) -> None:
         """A registry the operator prefixes what it derives with: rewritten where it is set; where it
@@ -612,6 +678,11 @@ class ValueSink:
         self.scalar = Scalar.of(node)
 
     def found(self, found: Found) -> None:
+        if found.how == "invalid":  # reference-shaped under an image key, but no reference: never rewritten
+            shown = "a value" if self.secret else repr(found.ref)
+            self.out.not_references.append(f"{self.ctx.where(self.node, self._shown(found.path))}: {shown} is not an image "
+                                           f"reference ({found.why}); left as is")
+            return
         embedded = " > " in found.path
         candidate = found.candidate
         if not embedded and self.policy == "unruled":
@@ -746,6 +817,39 @@ def _walk(root: Node, prefix: tuple[PathPart, ...], skip: tuple[str, ...] = ()) 
 
 
 _ENV = NamedValues(CompiledPath("$.env"), "value")
+_FALSE = frozenset({"false", "False", "FALSE", "no", "off"})
+
+
+def _names_image(node: Node) -> bool:
+    """Whether an image field that is a mapping names an image (``{registry, repository, tag}``), not
+    only how to pull one (``{pullPolicy: Always}``)."""
+    return not isinstance(node, MappingNode) or any(
+        isinstance(v, ScalarNode) and v.value.strip() for k, v in items(node) if k in ("repository", "name", "image", "reference"))
+
+
+def _first_set(anchor: MappingNode, alternatives: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], Node] | None:
+    """The first of ``alternatives`` (dotted keys below ``anchor``) that holds something."""
+    for keys in alternatives:
+        node: Node | None = anchor
+        for key in keys:
+            node = get(node, key)
+        if node is not None and (not isinstance(node, ScalarNode) or node.value.strip() not in ("", "~", "null")):
+            return keys, node
+    return None
+
+
+def _shown(node: Node, path: str) -> str:
+    """A chart, path, version or source as a message names it: a value, a ``{kind, name, namespace}``
+    reference (Flux's ``sourceRef``), a list of paths (Fleet's ``paths``)."""
+    if isinstance(node, ScalarNode):
+        value = node.value.strip()
+        return value if len(value) <= 200 and "\n" not in value else f"in {path} ({len(value)} characters)"
+    if isinstance(node, SequenceNode) and all(isinstance(n, ScalarNode) for n in node.value):
+        return ", ".join(_shown(n, path) for n in node.value)
+    name, kind, namespace = get_str(node, "name"), get_str(node, "kind"), get_str(node, "namespace")
+    if name:
+        return " ".join(filter(None, (kind, f"{namespace}/{name}" if namespace else name)))
+    return f"what {path} names"
 
 
 def _typed(node: ScalarNode) -> bool:

@@ -318,6 +318,42 @@ def split_lines(text: str) -> list[Embedded]:
     return found
 
 
+# Characters a reference is written in (``reference._REFERENCE_CHARS``, upper case included: an
+# upper-case repository is the mistake most often made), and a tag as Docker writes it.
+_REFERENCE_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*\Z")
+_SHAPED_TAG = re.compile(r":([\w][\w.-]*)\Z")
+MAX_SHAPED = 2048  # characters: longer values are no reference anyone meant
+
+
+def malformed_reference(value: str) -> str | None:
+    """Why ``value`` (under an image key) is shaped like a reference but is none Docker accepts:
+    an upper-case repository, a tag over 128 characters, a name over 255; None when it is a
+    reference or no reference was meant (a word, a version, a path, a URL, ``host:port``)."""
+    if len(value) > MAX_SHAPED or not _REFERENCE_SHAPE.match(value) or not any(c in value for c in "/:@"):
+        return None
+    if "//" in value or _HOST_PORT.match(value) or _VERSION_LIKE.match(value) or value.startswith("sha256:"):
+        return None
+    if parse_reference(value) is not None or transport(value) is not None:
+        return None
+    first, slash, _ = value.partition("/")
+    if slash and ":" in first and not first.rpartition(":")[2].isdigit():
+        return None  # a ":" before the first "/" is a port or nothing (``C:/Images``, ``urn:x/y``)
+    name, at, _ = value.partition("@")
+    tag = _SHAPED_TAG.search(name)
+    if tag and "/" not in tag.group(1):
+        name = name[:tag.start()]
+    registry, slash, path = name.partition("/")
+    if not (slash and ("." in registry or ":" in registry or registry == "localhost")):
+        path = name
+    if path != path.lower():
+        return "upper-case letters in the repository"
+    if tag and len(tag.group(1)) > 128:
+        return f"a tag of {len(tag.group(1))} characters (Docker allows 128)"
+    if len(name) > 255:
+        return f"a name of {len(name)} characters (Docker allows 255)"
+    return "Docker does not accept it as a reference"
+
+
 def _list_item(text: str, image_key: bool) -> Embedded | None:
     """One item of a reference list: ``REF`` or ``version=REF``; None when it is no reference."""
     key, eq, rest = text.partition("=")

@@ -19,6 +19,11 @@ def resolve(findings: Findings) -> None:
     for request in findings.implied:
         ref, warning = _reference(request, findings.tables)
         where = request.doc.where(request.node, request.path)
+        if ref is None and request.note is not None and request.default is None and request.lookup is None:
+            findings.reported_by.append(request.rule)
+            findings.left_public.append(f"{where}: the operator runs {request.note} here (no {request.path} names it), an image "
+                                        f"this stream does not name; set {request.path} to the mirrored image")
+            continue
         if ref is None:
             fields = ", ".join(m.removeprefix("$.") for m in request.missing)
             missing = f" (it does not set {fields})" if request.missing else ""

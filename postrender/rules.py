@@ -78,7 +78,8 @@ class DataMap:
 class Implied:
     """An image the operator derives when the resource names none: ``field`` absent, the image is
     ``lookup`` (a ``version=image`` list an operator keeps in an env var, found anywhere in the
-    stream) at the key ``lookupKey`` evaluates to, else ``template`` with ``{$.path}`` filled in."""
+    stream) at the key ``lookupKey`` evaluates to, else ``template`` with ``{$.path}`` filled in.
+    With only a ``note`` (the operator's default is its own build's, named nowhere) it is reported."""
 
     field: str  # a plain path ending in a key: where the resource would name the image
     parent: CompiledPath
@@ -87,6 +88,8 @@ class Implied:
     placeholders: tuple[tuple[str, CompiledPath], ...]
     lookup: str | None  # the env var holding version=image lines
     lookup_key: CompiledPath | None
+    note: str | None = None  # which image the operator runs, for the report (an implied image with no template is reported)
+    enabled: CompiledPath | None = None  # a switch: false there means the component, and its image, is not run
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,21 @@ class RegistryField:
     parent: CompiledPath
     key: str
     default: str | None  # the operator's own registry ("quay.io/"); a trailing "/" is kept as written
+
+
+@dataclass(frozen=True)
+class Install:
+    """Something a resource has a controller install in the cluster from elsewhere (Flux's
+    ``HelmRelease``, Argo CD's ``Application``): a chart, or a directory of manifests.  What it
+    renders is never in this stream, so it is reported.  Each key is a list of alternatives (dotted
+    keys below ``anchor``; the first present is shown)."""
+
+    anchor: CompiledPath
+    chart: tuple[tuple[str, ...], ...]
+    path: tuple[tuple[str, ...], ...]
+    version: tuple[tuple[str, ...], ...]
+    repository: tuple[tuple[str, ...], ...]
+    values_only: tuple[tuple[str, ...], ...]  # keys that make an entry without chart or path a values source (Argo's ``ref``)
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,16 @@ class Rule:
     versions_or_images: tuple[CompiledPath, ...] = ()  # a version (left alone) or a whole reference (an image)
     listed: tuple[Listed, ...] = ()  # images the operator joins from parts (hub + image + tag): listed, never written
     registries: tuple[RegistryField, ...] = ()  # registries the operator prefixes the images it derives with
+    installs: tuple[Install, ...] = ()  # charts or manifests a controller installs in the cluster: reported
+
+    @property
+    def names_places(self) -> bool:
+        """Whether the rule names where the kind keeps images (then what it does not claim is a
+        candidate); one that only reports (installs, images an operator derives that no template
+        can name) leaves the resource's strings searched as in a kind no rule covers."""
+        reports = all(i.template is None and i.lookup is None for i in self.implied)
+        return any((self.pod_specs, self.containers, self.images, self.named_values, self.items, self.data, self.split,
+                    self.versions_or_images, self.listed, self.registries, self.schema_defaults, not reports))
 
     @property
     def looks(self) -> bool:
@@ -149,7 +177,8 @@ class Rule:
     def looks_past_schema_defaults(self) -> bool:
         """Whether it looks anywhere but at CRD schema defaults (which a quick text test can rule out)."""
         return any((self.pod_specs, self.containers, self.images, self.named_values, self.pull_secrets,
-                    self.items, self.data, self.implied, self.split, self.versions_or_images, self.listed, self.registries))
+                    self.items, self.data, self.implied, self.split, self.versions_or_images, self.listed, self.registries,
+                    self.installs))
 
 
 @dataclass(frozen=True)
@@ -225,7 +254,7 @@ def load_rule_file(path: Path, eager: bool = True) -> list[Rule]:
 _RULE_FIELDS = {
     "id", "description", "match", "podSpecs", "containers", "images", "imageLocation",
     "containerLocation", "namedValues", "pullSecrets", "schemaDefaults", "items", "data", "implied", "split", "versionsOrImages", "listed",
-    "registries",
+    "registries", "installs",
 }
 
 
@@ -332,6 +361,7 @@ def _parse_rule(raw: Any, path: Path, position: int, eager: bool) -> Rule:
         versions_or_images=f.paths("versionsOrImages"),
         listed=tuple(Listed(t, tuple((p, f.compile("listed", p)) for p in _PLACEHOLDER.findall(t))) for t in f.list_of("listed", str)),
         registries=tuple(_registry_field(f, entry) for entry in f.list_of("registries", dict)),
+        installs=tuple(_install(f, entry) for entry in f.list_of("installs", dict)),
     )
 
 
@@ -339,23 +369,52 @@ _FIELD = re.compile(r"(?P<parent>\$(?:\.[A-Za-z_][\w-]*|\[\*\])*)\.(?P<key>[A-Za
 _PLACEHOLDER = re.compile(r"\{(\$[^{}]*)\}")
 
 
+_INSTALL_KEYS = ("chart", "path", "version", "repository", "valuesOnly")
+
+
+def _install(f: _Fields, entry: dict[str, Any]) -> Install:
+    unknown = sorted(set(entry) - {"anchor", *_INSTALL_KEYS})
+    if unknown:
+        raise f.fail("installs", f"unknown key(s) {', '.join(unknown)}")
+    if not isinstance(entry.get("anchor"), str):
+        raise f.fail("installs", "each entry needs 'anchor' (a path, e.g. $.spec.chart.spec)")
+    keys: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for name in _INSTALL_KEYS:
+        value = entry.get(name, [])
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, str) and v and "" not in v.split(".") for v in value):
+            raise f.fail("installs", f"'{name}' is dotted keys below the anchor, or a list of them (alternatives)")
+        keys[name] = tuple(tuple(v.split(".")) for v in value)
+    if not keys["chart"] and not keys["path"] and not keys["repository"]:
+        raise f.fail("installs", "give 'chart', 'path' or 'repository': what the resource installs")
+    return Install(f.compile("installs", entry["anchor"]), keys["chart"], keys["path"], keys["version"], keys["repository"],
+                   keys["valuesOnly"])
+
+
 def _implied(f: _Fields, entry: dict[str, Any]) -> Implied:
-    unknown = sorted(set(entry) - {"field", "template", "lookup", "lookupKey"})
+    unknown = sorted(set(entry) - {"field", "template", "lookup", "lookupKey", "note", "enabled"})
     if unknown:
         raise f.fail("implied", f"unknown key(s) {', '.join(unknown)}")
-    field, template, lookup, lookup_key = (entry.get(k) for k in ("field", "template", "lookup", "lookupKey"))
+    field, template, lookup, lookup_key, note = (entry.get(k) for k in ("field", "template", "lookup", "lookupKey", "note"))
     match = _FIELD.match(field) if isinstance(field, str) else None
     if match is None:
         raise f.fail("implied", "'field' must be a plain path ending in a key, e.g. $.spec.image")
-    if template is None and lookup is None:
-        raise f.fail("implied", "give 'template', 'lookup' (with 'lookupKey'), or both")
+    if note is not None and (not isinstance(note, str) or not note.strip()):
+        raise f.fail("implied", "'note' is one line saying which image the operator runs (e.g. 'grafana/alloy at the operator's version')")
+    if template is None and lookup is None and note is None:
+        raise f.fail("implied", "give 'template', 'lookup' (with 'lookupKey'), both, or only a 'note' (then the image is reported, "
+                     "never guessed)")
     if template is not None and not isinstance(template, str):
         raise f.fail("implied", "'template' must be a string such as 'docker.elastic.co/kibana/kibana:{$.spec.version}'")
     if (lookup is None) != (lookup_key is None) or (lookup is not None and not (isinstance(lookup, str) and isinstance(lookup_key, str))):
         raise f.fail("implied", "'lookup' (an env var name) and 'lookupKey' (a path) go together")
+    enabled = entry.get("enabled")
+    if enabled is not None and not isinstance(enabled, str):
+        raise f.fail("implied", "'enabled' is a path to the component's switch, e.g. $.spec.configReloader.enabled")
     placeholders = tuple((text, f.compile("implied", text)) for text in _PLACEHOLDER.findall(template or ""))
     return Implied(str(field), f.compile("implied", match["parent"]), match["key"], template, placeholders,
-                   lookup, f.compile("implied", lookup_key) if lookup_key else None)
+                   lookup, f.compile("implied", lookup_key) if lookup_key else None, note,
+                   f.compile("implied", enabled) if enabled else None)
 
 
 def _registry_field(f: _Fields, entry: dict[str, Any]) -> RegistryField:

@@ -37,7 +37,11 @@ def summary(plan: Plan, findings: Findings) -> str:
     if findings.registry_settings:
         parts.append(f"{_count(len(findings.registry_settings), 'registry setting')} found")
     parts.append(f"{_count(len(plan.candidates_left), 'candidate')} left as is")
-    parts.append(f"{_count(len(findings.left_public), 'reference-shaped value')} that cannot be rewritten")
+    installs = len(findings.installs_left)
+    parts.append(f"{_count(len(findings.left_public) - installs, 'reference-shaped value')} that cannot be rewritten")
+    if installs or findings.installs_mirrored:  # charts and manifests a controller installs in the cluster
+        parts.append(f"{_count(installs, 'install')} in the cluster left public"
+                     + (f" ({len(findings.installs_mirrored)} more marked mirrored)" if findings.installs_mirrored else ""))
     parts.append(f"{_count(len(findings.not_references), 'image field')} holding no reference")
     parts.append(f"{len(plan.excluded)} excluded, {len(plan.private)} already private")
     return "; ".join(parts)

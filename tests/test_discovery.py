@@ -305,3 +305,40 @@ def test_a_tag_kept_beside_the_image_mapping() -> None:
     result = render(configmap(f"  proxy: '{config}'\n"), **REGISTRY)
     assert sorted(s.text for s, _ in result.plan.rewrites) == ["gcr.io/linkerd-io/proxy-init:v1.2.0", "gcr.io/linkerd-io/proxy:stable-2.6.0"]
     assert '"imageName": "registry.intern/civitas/linkerd-io/proxy", ' in result.output and '"proxyVersion": "stable-2.6.0"' in result.output
+
+
+@pytest.mark.parametrize(("data", "reported"), [
+    ("  image: ghcr.io/Acme/App:1.0\n", ["data.image: 'ghcr.io/Acme/App:1.0' is not an image reference (upper-case letters in the repository)"]),
+    ("  WORKER_IMAGE: nginx:" + "t" * 129 + "\n", ["data.WORKER_IMAGE: 'nginx:" + "t" * 129 + "' is not an image reference (a tag of 129"]),
+    ("  sidecar.image: quay.io/" + "a/" * 130 + "x:1\n", ["data.sidecar.image: 'quay.io/" + "a/" * 130 + "x:1' is not an image reference (a name of 269"]),
+    ("  config.yaml: |\n    sidecar:\n      image: quay.io/Team/Sidecar:2\n",
+     ["data.config.yaml > sidecar.image: 'quay.io/Team/Sidecar:2' is not an image reference (upper-case"]),
+    ("  values.json: '{\"image\": \"Acme/Tool:1\"}'\n", ["data.values.json > image: 'Acme/Tool:1' is not an image reference (upper-case"]),
+])
+def test_invalid_references_under_image_keys_are_reported_not_rewritten(data: str, reported: list[str]) -> None:
+    result = render(configmap(data), **REGISTRY)
+    assert result.output == configmap(data)
+    messages = [m.split(" at ", 1)[1] for m in result.findings.not_references]
+    assert len(messages) == len(reported) and all(m.startswith(r) for m, r in zip(messages, reported))
+    assert all(m.endswith("; left as is") for m in messages) and result.findings.left_public == []
+    with pytest.raises(InputError, match="strict: .*is not an image reference"):
+        render(configmap(data), **REGISTRY, strict=True)
+
+
+def test_an_invalid_reference_in_secret_data_is_reported_without_its_value() -> None:
+    secret = f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  image: {b64('ghcr.io/Acme/App:1.0')}\n"
+    (message,) = render(secret, **REGISTRY).findings.not_references
+    assert "at data.image: a value is not an image reference (upper-case letters in the repository)" in message
+    assert "Acme" not in message
+
+
+@pytest.mark.parametrize("data", [
+    "  image: logo.png\n", "  image: Always\n", "  image: '1.2'\n", "  image: /static/logo.png\n", "  image: https://x.io/a.png\n",
+    "  image: data:image/png;base64,iVBORw0KGgo=\n", "  image: ${IMAGE}\n", "  image: '{{ .Values.image }}'\n",
+    "  imagePullPolicy: IfNotPresent\n", "  image.tag: V1.2-RC\n", "  title: Acme/App:1.0\n", "  IMAGE_DIGEST: sha256:abc\n",
+    "  image: C:/Images/a.png\n", "  image: urn:acme/Image:1\n",
+])
+def test_ordinary_values_under_image_keys_are_no_false_alarm(data: str) -> None:
+    result = render(configmap(data), **REGISTRY)
+    assert result.output == configmap(data)
+    assert result.findings.not_references == [] and result.findings.left_public == [] and not result.plan.candidates_left

@@ -262,3 +262,22 @@ def test_split_lines_of_a_config_that_does_not_parse_name_the_joined_reference()
     assert result.output == manifest
     assert [m.split(": ", 1)[1] for m in result.findings.left_public] == [
         "'docker.io/example/worker:2.9.3' left as is: the embedded config does not parse, so it is not searched"]
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("ghcr.io/Acme/App:1.0", "upper-case letters in the repository"),
+    ("registry.intern:5000/Team/app", "upper-case letters in the repository"),
+    ("Nginx:1.27", "upper-case letters in the repository"),
+    ("nginx:" + "a" * 129, "a tag of 129 characters (Docker allows 128)"),
+    ("quay.io/" + "a/" * 130 + "x:1", "a name of 269 characters (Docker allows 255)"),
+    ("quay.io/a:b:c", "Docker does not accept it as a reference"),
+    ("x@sha256:zz", "Docker does not accept it as a reference"),
+    # no reference meant, or a valid one: None
+    ("nginx:1.27", None), ("nginx:" + "a" * 128, None), ("ACME/app", None),  # Go reads an upper-case first part as a registry
+    ("Always", None), ("1.2.3", None), ("v1.2", None), ("MyImage", None), ("image.png", None),
+    ("/static/logo.png", None), ("./a/b:c", None), ("http://x/y:1", None), ("oci://ghcr.io/a/b:1", None),
+    ("redis:6379", None), ("example.com:443", None), ("sha256:abc", None), ("data:image/png;base64,xx", None),
+    ("C:/Images/a.png", None), ("urn:acme/Image:1", None), ("${IMAGE}", None), ("{{ .Values.image }}", None), ("a b:c", None), ("q" * 3000 + "/x:Y", None),
+])
+def test_malformed_reference(value: str, why: str | None) -> None:
+    assert heuristics.malformed_reference(value) == why
