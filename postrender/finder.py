@@ -486,6 +486,9 @@ class _Matcher:
         if implied.enabled is not None and any(isinstance(n, ScalarNode) and n.value.strip() in _FALSE
                                                for n, _ in implied.enabled.evaluate(root, prefix)):
             return  # the component is switched off: it runs no image
+        if any(not isinstance(n, ScalarNode) or n.value.strip() not in ("", "~", "null")
+               for path in implied.named_by for n, _ in path.evaluate(root, prefix)):
+            return  # another field names the image (an image catalog, a base image)
         parents = list(implied.parent.evaluate(root, prefix))
         if not parents and implied.template is None and implied.lookup is None:
             # nothing can be inserted, but the operator still runs its image: reported (never guessed)

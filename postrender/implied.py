@@ -21,8 +21,8 @@ def resolve(findings: Findings) -> None:
         where = request.doc.where(request.node, request.path)
         if ref is None and request.note is not None and request.default is None and request.lookup is None:
             findings.reported_by.append(request.rule)
-            findings.left_public.append(f"{where}: the operator runs {request.note} here (no {request.path} names it), an image "
-                                        f"this stream does not name; set {request.path} to the mirrored image")
+            findings.left_public.append(f"{where}: no {request.path} names the image, so the operator runs its default, {request.note}, "
+                                        f"which this stream does not name: set {request.path} to the mirrored image")
             continue
         if ref is None:
             fields = ", ".join(m.removeprefix("$.") for m in request.missing)

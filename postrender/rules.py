@@ -90,6 +90,7 @@ class Implied:
     lookup_key: CompiledPath | None
     note: str | None = None  # which image the operator runs, for the report (an implied image with no template is reported)
     enabled: CompiledPath | None = None  # a switch: false there means the component, and its image, is not run
+    named_by: tuple[CompiledPath, ...] = ()  # other fields that name the image when set (CloudNativePG's imageCatalogRef)
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,13 @@ class _Fields:
     def paths(self, field: str) -> tuple[CompiledPath, ...]:
         return tuple(self.compile(field, text) for text in self.list_of(field, str))
 
+    def paths_in(self, entry: dict[str, Any], key: str, field: str) -> tuple[CompiledPath, ...]:
+        """A list of paths under ``key`` of one entry of ``field``."""
+        value = entry.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(field, f"'{key}' is a list of paths")
+        return tuple(self.compile(field, text) for text in value)
+
     def compile(self, field: str, text: str) -> CompiledPath:
         try:
             return CompiledPath(text, eager=self.eager)
@@ -392,7 +400,7 @@ def _install(f: _Fields, entry: dict[str, Any]) -> Install:
 
 
 def _implied(f: _Fields, entry: dict[str, Any]) -> Implied:
-    unknown = sorted(set(entry) - {"field", "template", "lookup", "lookupKey", "note", "enabled"})
+    unknown = sorted(set(entry) - {"field", "template", "lookup", "lookupKey", "note", "enabled", "namedBy"})
     if unknown:
         raise f.fail("implied", f"unknown key(s) {', '.join(unknown)}")
     field, template, lookup, lookup_key, note = (entry.get(k) for k in ("field", "template", "lookup", "lookupKey", "note"))
@@ -414,7 +422,7 @@ def _implied(f: _Fields, entry: dict[str, Any]) -> Implied:
     placeholders = tuple((text, f.compile("implied", text)) for text in _PLACEHOLDER.findall(template or ""))
     return Implied(str(field), f.compile("implied", match["parent"]), match["key"], template, placeholders,
                    lookup, f.compile("implied", lookup_key) if lookup_key else None, note,
-                   f.compile("implied", enabled) if enabled else None)
+                   f.compile("implied", enabled) if enabled else None, f.paths_in(entry, "namedBy", "implied"))
 
 
 def _registry_field(f: _Fields, entry: dict[str, Any]) -> RegistryField:

@@ -178,7 +178,7 @@ def test_operator_default_images_are_reported_never_guessed(spec: str, reported:
     result = render(ALLOY + spec, **REGISTRY)
     messages = result.findings.left_public
     assert [m.split(" at ", 1)[1].split(":", 1)[0] for m in messages] == reported
-    assert all("an image this stream does not name" in m for m in messages)
+    assert all("so the operator runs its default, " in m and "which this stream does not name" in m for m in messages)
     assert not any(site.implied for site in result.findings.sites)  # nothing listed, nothing inserted
     assert all(site.part is not None for site, _ in result.plan.rewrites)  # only the named split images are rewritten
     assert result.output.count("\n") == (ALLOY + spec).count("\n")
@@ -228,3 +228,23 @@ def test_an_item_that_names_its_kind_keeps_it() -> None:
               "    data:\n      image: nginx:1.27\n")
     (site,) = [s for s, _ in render(stream, **REGISTRY).plan.rewrites]
     assert site.doc.kind == "ConfigMap" and site.location == "config"
+
+
+@pytest.mark.parametrize(("api", "kind", "spec", "reported"), [
+    ("monitoring.coreos.com/v1", "Prometheus", "  version: v3.1.0\n", "--prometheus-default-base-image"),
+    ("monitoring.coreos.com/v1", "PrometheusAgent", "  replicas: 1\n", "--prometheus-default-base-image"),
+    ("monitoring.coreos.com/v1", "Prometheus", "  baseImage: quay.io/prometheus/prometheus\n", None),  # named (a candidate)
+    ("monitoring.coreos.com/v1", "Prometheus", "  image: quay.io/prometheus/prometheus:v3.1.0\n", None),
+    ("monitoring.coreos.com/v1", "Alertmanager", "  replicas: 3\n", "--alertmanager-default-base-image"),
+    ("monitoring.coreos.com/v1", "ThanosRuler", "  replicas: 1\n", "--thanos-default-base-image"),
+    ("postgresql.cnpg.io/v1", "Cluster", "  instances: 3\n", "POSTGRES_IMAGE_NAME"),
+    ("postgresql.cnpg.io/v1", "Cluster", "  imageCatalogRef: {kind: ClusterImageCatalog, name: pg, major: 17}\n", None),
+    ("postgresql.cnpg.io/v1", "Cluster", "  imageName: ghcr.io/cloudnative-pg/postgresql:17.4\n", None),
+    ("opentelemetry.io/v1beta1", "OpenTelemetryCollector", "  mode: deployment\n", "--collector-image"),
+    ("opentelemetry.io/v1beta1", "OpenTelemetryCollector", "  image: otel/opentelemetry-collector-contrib:0.120.0\n", None),
+])
+def test_operators_default_images(api: str, kind: str, spec: str, reported: str | None) -> None:
+    result = render(f"apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: r\nspec:\n{spec}", **REGISTRY)
+    defaults = [m for m in result.findings.left_public if "the operator runs its default" in m]
+    assert [reported in m for m in defaults] == ([True] if reported else [])
+    assert not any(site.implied for site in result.findings.sites)
