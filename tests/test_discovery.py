@@ -342,3 +342,22 @@ def test_ordinary_values_under_image_keys_are_no_false_alarm(data: str) -> None:
     result = render(configmap(data), **REGISTRY)
     assert result.output == configmap(data)
     assert result.findings.not_references == [] and result.findings.left_public == [] and not result.plan.candidates_left
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("ghcr.io/Acme/App:1.0", "image"),
+    ("quay.io/Team/Sidecar:2", "WORKER_IMAGE"),
+    ("sidecar:\n  image: quay.io/Team/Sidecar:2\n", "config.yaml"),
+    ('{"spec": {"template": "{\\"image\\": \\"Acme/Tool:1\\"}"}}', "values.json"),
+    ('{"a": "{\\"\\\\u0069mage\\": \\"ghcr.io/Acme/App:1.0\\"}"}', "settings.json"),
+    ("[agent]\nimage = \"ghcr.io/Acme/App:1.0\"\n", "agent.toml"),
+    ("nginx:" + "t" * 129, "proxy-image"),
+])
+def test_the_text_level_tests_never_skip_an_invalid_reference(text: str, key: str) -> None:
+    """may_find learns no new shape for invalid references: they are reported only under a key that
+    says image, which the text-level tests already let through (docs/performance.md)."""
+    from test_perf_discovery import full_search, search
+
+    calls = search(text, key)
+    assert calls == full_search(text, key)
+    assert any(call[0] == "found" and call[1].how == "invalid" for call in calls), calls

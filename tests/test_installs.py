@@ -248,3 +248,21 @@ def test_operators_default_images(api: str, kind: str, spec: str, reported: str 
     defaults = [m for m in result.findings.left_public if "the operator runs its default" in m]
     assert [reported in m for m in defaults] == ([True] if reported else [])
     assert not any(site.implied for site in result.findings.sites)
+
+
+def test_check_summary_and_json_count_installs(tmp_path: Path) -> None:
+    import json
+
+    stream = tmp_path / "s.yaml"
+    stream.write_text(_doc(*INSTALLS[0][:3]) + "---\n" + _doc(*INSTALLS[6][:3], annotations="mirrored"))
+    text = run_cli(["check", "--registry", "registry.intern", str(stream)])
+    assert text.returncode == 1
+    assert (b"check failed: 0 image reference(s) not served by registry.intern, 1 install(s) in the cluster left public "
+            b"(a chart or manifests rendered there), 0 pod spec(s)") in text.stderr + text.stdout
+    assert b"1 install(s) in the cluster marked mirrored" in text.stderr + text.stdout
+    out = run_cli(["check", "--registry", "registry.intern", "--output", "json", str(stream)])
+    counts = json.loads(out.stdout)["counts"]
+    assert (counts["installs_left"], counts["installs_mirrored"], counts["problems"]) == (1, 1, 1)
+    stream.write_text(_doc(*INSTALLS[6][:3], annotations="mirrored"))
+    ok = run_cli(["check", "--registry", "registry.intern", str(stream)])
+    assert ok.returncode == 0 and ok.stdout.endswith(b"; 1 install(s) in the cluster marked mirrored\n")

@@ -69,6 +69,7 @@ class Problem:
     name: str | None = None
     image: str | None = None  # None: a pod spec without the pull secrets, or a value left public
     left_public: bool = False  # a value post-render leaves public (a candidate, one it cannot edit in place)
+    install: bool = False  # a chart or manifests a controller installs in the cluster (left public until marked)
 
     def lines(self) -> list[str]:
         out = [f"{self.stream}: {self.where}: {self.message}"]
@@ -86,6 +87,7 @@ class Outcome:
     excluded: int = 0
     left_out: set[ImageRef] = field(default_factory=set)  # distinct excluded or private images: what --exclude may match
     pod_specs: int = 0
+    installs_mirrored: int = 0  # installs in the cluster whose resource is annotated as mirrored
 
 
 def check_stream(stream: str | bytes, name: str, settings: Settings, rules: RuleSet, out: Outcome) -> None:
@@ -97,8 +99,11 @@ def check_stream(stream: str | bytes, name: str, settings: Settings, rules: Rule
     out.warnings += [f"{name}: {w}" for w in findings.warnings + findings.not_references]
     # Never silent: a reference-shaped value the post-renderer would leave public fails the gate
     # too (candidates unless --rewrite-candidates rewrites them, values it cannot edit in place).
+    installs = set(findings.installs_left)
     for message in findings.left_public:
-        out.problems.append(Problem(name, message.split(": ", 1)[0], message.split(": ", 1)[-1], None, left_public=True))
+        out.problems.append(Problem(name, message.split(": ", 1)[0], message.split(": ", 1)[-1], None, left_public=True,
+                                    install=message in installs))
+    out.installs_mirrored += len(findings.installs_mirrored)
     for site in findings.registry_settings:  # an operator prefixes the images it derives with these
         target = prefix_target(site.text, registry, settings.folder)
         if target is not None:
@@ -212,17 +217,20 @@ _CONTENT = re.compile(rb"^(?![ \t]*(?:#|---|\.\.\.|%|$))", re.MULTILINE)  # a li
 def summary(outcome: Outcome, settings: Settings) -> list[str]:
     registry = settings.registry
     images = [p for p in outcome.problems if p.image is not None]
-    left = sum(1 for p in outcome.problems if p.left_public)
-    secrets = len(outcome.problems) - len(images) - left
+    installs = sum(1 for p in outcome.problems if p.install)
+    left = sum(1 for p in outcome.problems if p.left_public) - installs
+    secrets = len(outcome.problems) - len(images) - left - installs
+    marked = f"; {outcome.installs_mirrored} install(s) in the cluster marked mirrored" if outcome.installs_mirrored else ""
     in_hooks = sum(1 for p in outcome.problems if p.hook is not None)
     checked = (f"{outcome.pod_specs} pod specs checked for {', '.join(settings.pull_secrets)}"
                if settings.pull_secrets else "pull secrets not checked (none configured)")
     if not outcome.problems:
         return [f"ok: {outcome.passed_images} image references served by {registry}, "
-                f"{outcome.excluded} excluded; {checked}"]
+                f"{outcome.excluded} excluded; {checked}{marked}"]
     lines = [f"check failed: {len(images)} image reference(s) not served by {registry}, "
              + (f"{left} value(s) post-render leaves public, " if left else "")
-             + f"{secrets} pod spec(s) without pull secrets ({outcome.passed_images} served, {outcome.excluded} excluded; {checked})"]
+             + (f"{installs} install(s) in the cluster left public (a chart or manifests rendered there), " if installs else "")
+             + f"{secrets} pod spec(s) without pull secrets ({outcome.passed_images} served, {outcome.excluded} excluded; {checked}{marked})"]
     if in_hooks:
         lines.append(
             f"{in_hooks} of these are in hook documents. `helm template` prints hooks, but Helm 3 never sends them "
@@ -275,7 +283,8 @@ def _as_json(outcome: Outcome, settings: Settings, lines: list[str]) -> dict[str
         "folder": settings.folder,
         "summary": lines,
         "counts": {"images": outcome.images, "served": outcome.passed_images, "excluded": outcome.excluded,
-                   "pod_specs": outcome.pod_specs, "problems": len(outcome.problems)},
+                   "pod_specs": outcome.pod_specs, "problems": len(outcome.problems),
+                   "installs_left": sum(1 for p in outcome.problems if p.install), "installs_mirrored": outcome.installs_mirrored},
         "problems": [{"stream": p.stream, "where": p.where, "message": p.message, "kind": p.kind, "name": p.name,
                       "image": p.image, "hook": p.hook} for p in outcome.problems],
         "warnings": outcome.warnings,
