@@ -128,15 +128,15 @@ def _has_content(data: bytes, start: int, end: int) -> bool:
     """Whether the document from the "---" at ``start`` to ``end`` holds more than comments.
     Conservative: a line break YAML sees and these scans do not (a lone CR, NEL, U+2028/9) can end
     a comment before content, so such a piece counts as content and is parsed."""
-    chunk = data[start:end]
-    if chunk.count(b"\r") != chunk.count(b"\r\n") or b"\xc2\x85" in chunk or b"\xe2\x80\xa8" in chunk or b"\xe2\x80\xa9" in chunk:
-        return True
     line_end = data.find(b"\n", start, end)
     line_end = end if line_end == -1 else line_end
     rest = data[start + 3:line_end].strip()
     if rest and not rest.startswith(b"#"):
         return True
-    return line_end < end and _CONTENT_LINE.search(data, line_end + 1, end) is not None
+    if line_end < end and _CONTENT_LINE.search(data, line_end + 1, end) is not None:
+        return True  # (found at once in a piece with content: no need to look at its line breaks)
+    chunk = data[start:end]
+    return chunk.count(b"\r") != chunk.count(b"\r\n") or b"\xc2\x85" in chunk or b"\xe2\x80\xa8" in chunk or b"\xe2\x80\xa9" in chunk
 
 
 @contextmanager

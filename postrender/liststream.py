@@ -82,7 +82,7 @@ class Blanked:
 
 def odd_breaks(text: str) -> bool:
     """Line breaks these scans do not count as libyaml does: a lone CR, NEL, U+2028/9."""
-    return text.count("\r") != text.count("\r\n") or "\x85" in text or "\u2028" in text or "\u2029" in text
+    return ("\r" in text and text.count("\r") != text.count("\r\n")) or "\x85" in text or "\u2028" in text or "\u2029" in text
 
 
 _JSON_SPACE = re.compile(r"[ \t\r\n]*")

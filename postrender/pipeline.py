@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 from itertools import groupby
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,9 +16,10 @@ from .bounds import PIECE_BYTES, SECRET_BYTES, BoundedList, Budget
 from .documents import (Piece, Stream, collector_paused, decode_text, documents, loader_for, piece_where,
                         resolve_document_merges, split, validate)
 from .errors import InputError, Where
-from .finder import DEFAULT_HINT, DocContext, EmbeddedObject, Findings, SecretSite, Site, context_of, find
+from .finder import DocContext, EmbeddedObject, Findings, SecretSite, Site, context_of, find
 from .nodes import MappingNode, Node, Scalar, cut_to
 from .plan import Plan, is_private, make_plan
+from .prescan import TopLines, cannot_hold_images, unsure_past_top_lines
 from .reference import parse_reference
 from .pullsecrets import secret_edits
 from .rules import Rule, RuleSet, load_rules
@@ -216,11 +216,11 @@ def list_layout(text: str, raw: bytes, rules: RuleSet) -> liststream.Layout | No
     if json_list is not None:
         found, kind, version = json_list
     else:
-        kinds, versions = _top_level(text, "kind:", _TOP_KIND), _top_level(text, "apiVersion:", _TOP_API_VERSION)
-        if len(kinds) != 1 or len(versions) != 1 or _unsure(text):
+        top = TopLines.of(text)
+        if len(top.kinds) != 1 or len(top.versions) != 1 or top.unsure or unsure_past_top_lines(text):
             return None
-        found, kind, version = None, kinds[0], versions[0]
-    if kind is None or version is None:  # (aliases: _unsure refused them in YAML; JSON has none)
+        found, kind, version = None, top.kinds[0], top.versions[0]
+    if kind is None or version is None:  # (aliases: refused above in YAML; JSON has none)
         return None
     group = version.rpartition("/")[0]
     matched = rules.for_kind(version, kind)
@@ -325,69 +325,6 @@ def cut_to_secret_fields(secrets: list[SecretSite], first: int) -> int:
             cut[key] = cut_to(site.anchor, fields[key])
         secrets[index] = replace(site, anchor=cut[key])
     return len(cut)
-
-
-# Matched at the start of each line that begins with the key (found by str.find: a MULTILINE
-# pattern that starts with "^" tries every position of a 1 MB CRD).
-_TOP_KIND = re.compile(r"kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", re.MULTILINE)
-_TOP_API_VERSION = re.compile(r"apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTILINE)
-# Kubernetes takes the last of duplicate keys, and a key can be written in ways the two lines
-# above do not read (see _unsure).  Each pattern starts with a literal: found fast in a large CRD.
-_KEY_LINE = re.compile(r"\n(?:kind|apiVersion)[ \t]*:")
-_ODD_START = liststream.ODD_KEY_START
-_ODD_LINE = re.compile(r"\n[" + re.escape(_ODD_START) + "]")
-_ALIAS_TOKEN = re.compile(r"\*[\w-]+(?=[\s,:\]}]|\Z)")  # libyaml's anchor names: letters, digits, "_", "-"
-
-
-def cannot_hold_images(text: str, rules: RuleSet) -> bool:
-    """True for a document whose kind's rules look nowhere (a Service, a Role) or only at CRD
-    schema defaults its text has none of: matching it would find nothing, so it is only
-    checked to be valid YAML.  Decided from its text, conservatively: one plain top-level
-    ``kind:`` and ``apiVersion:`` line each and no other way of writing them, else it is
-    parsed like any other."""
-    kinds, versions = _top_level(text, "kind:", _TOP_KIND), _top_level(text, "apiVersion:", _TOP_API_VERSION)
-    if len(kinds) != 1 or len(versions) != 1:
-        return False
-    if _unsure(text):
-        return False
-    matched = rules.for_kind(versions[0], kinds[0])
-    if not matched:
-        return False  # kinds no rule covers are searched for candidates
-    for rule in matched:
-        if rule.looks_past_schema_defaults:
-            return False
-        if rule.schema_defaults and DEFAULT_HINT.search(text):
-            return False
-    return True
-
-
-def _top_level(text: str, key: str, pattern: re.Pattern[str]) -> list[str]:
-    """What ``pattern`` reads on each line that starts with ``key`` (as ``^pattern`` would, MULTILINE)."""
-    starts = [0] if text.startswith(key) else []
-    at = text.find("\n" + key)
-    while at != -1:
-        starts.append(at + 1)
-        at = text.find("\n" + key, at + 1)
-    matches = (pattern.match(text, start) for start in starts)
-    return [match.group(1) for match in matches if match]
-
-
-def _unsure(text: str) -> bool:
-    """Whether the text may name its kind or apiVersion a second way (quoted, with a comment,
-    explicit, anchored, tagged, by a merge key, in JSON, after a line break the patterns do not
-    see: a lone CR, NEL, U+2028/9) or hold an alias (an undefined one is found only by composing)."""
-    key_lines = len(_KEY_LINE.findall(text)) + int(text.startswith(("kind", "apiVersion")))
-    if key_lines != 2 or (text[:1] and text[:1] in _ODD_START) or _ODD_LINE.search(text):
-        return True
-    if liststream.odd_breaks(text):
-        return True
-    return any(_is_alias(text, m.start()) for m in _ALIAS_TOKEN.finditer(text))
-
-
-def _is_alias(text: str, star: int) -> bool:
-    """A ``*name`` where a value or key starts: after ":", "-", "?", "[", "{", "," or a line break."""
-    before = text[max(0, star - 80):star].rstrip(" \t")
-    return not before or before[-1] in ":-?[{,\r\n"
 
 
 def registry_rewrites(findings: Findings, registry: str, folder: str | None) -> list[tuple[Site, str]]:

@@ -251,7 +251,7 @@ def test_errors_in_documents_that_cannot_hold_images(body: str, fragment: str) -
 
 
 def test_documents_that_cannot_hold_images_pass_through_unparsed_but_intact() -> None:
-    from postrender.pipeline import cannot_hold_images
+    from postrender.prescan import cannot_hold_images
     from postrender.rules import load_rules
 
     rules = load_rules()

@@ -1,0 +1,95 @@
+"""``prescan``: what a document's text tells before it is parsed.  The alias test decides whether
+a document whose kind holds no image may be only validated (libyaml's events in C, where an
+undefined alias is not seen) instead of composed: wherever it says "no alias", libyaml's parser
+must report no alias event, on written cases and on generated texts."""
+from __future__ import annotations
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from postrender.prescan import ALIASES_PROVEN, cannot_hold_images, holds_alias, in_block_scalar
+from postrender.rules import load_rules
+
+RULES = load_rules()
+CRD_HEAD = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: x.example.com\nspec:\n"
+
+
+def _crd(body: str) -> str:
+    return CRD_HEAD + body
+
+
+WARNING = ("  bearerToken:\n    description: |-\n      bearerToken is deprecated.\n"
+           "       *Warning: this field shouldn't be used*\n    type: string\n")
+
+
+@pytest.mark.parametrize(("name", "text", "alias"), [
+    # the Prometheus operator's CRDs: markdown emphasis in a block scalar's text
+    ("emphasis in a literal block", _crd(WARNING), False),
+    ("emphasis in a folded block", _crd(WARNING.replace("|-", ">")), False),
+    ("emphasis after a comment on the header", _crd(WARNING.replace("|-", "|- # docs")), False),
+    ("emphasis after a blank line in the block", _crd(WARNING.replace("deprecated.\n", "deprecated.\n\n")), False),
+    ("emphasis in a block under a sequence item", _crd("  list:\n  - |\n    text\n    *Warning: x*\n"), False),
+    ("emphasis in a block of a compact mapping", _crd("  list:\n  - key: |\n      text\n      *Warning: x*\n"), False),
+    ("emphasis with an explicit indentation indicator", _crd("  d: |2\n     *Warning: x*\n"), False),
+    ("no alias at all", _crd("  a: b\n"), False),
+    # aliases that may stand for something, or be undefined: composed
+    ("a value alias", _crd("  a: *x\n"), True),
+    ("an alias on the line after its key", _crd("  a:\n    *x\n"), True),
+    ("an alias key after a block", _crd("  d: |\n    text\n  *x : y\n"), True),
+    ("an alias key at a compact mapping's column", _crd("  list:\n  - key: |\n    *x : y\n"), True),
+    ("an alias less indented than the explicit indicator asks", _crd("  d: |4\n    text\n   *x\n"), True),
+    ("an alias after the block ended", _crd("  d: |\n    text\n  e:\n    *x\n"), True),
+    ("an alias whose anchor is written", _crd("  a: &Warning b\n" + WARNING), True),
+    ("an alias in a flow sequence", _crd("  a: [b, *x]\n"), True),
+    ("an alias under a header alone on its line", _crd("  d:\n    |\n    *x\n"), True),
+    ("an alias under a quoted key's block", _crd('  "d": |\n    *x\n'), True),
+])
+def test_holds_alias(name: str, text: str, alias: bool) -> None:
+    assert holds_alias(text) is alias
+    if not alias:
+        assert _alias_events(text) == 0  # libyaml agrees: nothing there is an alias
+
+
+def test_a_crd_with_emphasis_in_descriptions_is_only_validated() -> None:
+    """The Prometheus operator's large CRDs (0.6-0.8 MB each) were composed for a ``*Warning``."""
+    assert cannot_hold_images(_crd(WARNING), RULES)
+    assert not cannot_hold_images(_crd("  a: *x\n"), RULES)
+
+
+def test_many_alias_shaped_tokens_are_not_proven_one_by_one() -> None:
+    """Each proof walks back through lines: past a bound the document is composed instead."""
+    many = _crd("  d: |\n" + "    *w\n" * (ALIASES_PROVEN + 1))
+    few = _crd("  d: |\n" + "    *w\n" * ALIASES_PROVEN)
+    assert holds_alias(many) and not holds_alias(few)
+
+
+def test_in_block_scalar_looks_back_a_bounded_number_of_lines() -> None:
+    text = "d: |\n" + "  line\n" * 300 + "  *x\n"
+    assert not in_block_scalar(text, text.index("*x"))  # too far back: not proven
+    text = "d: |\n" + "  line\n" * 10 + "  *x\n"
+    assert in_block_scalar(text, text.index("*x"))
+
+
+def _alias_events(text: str) -> int:
+    return sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.CBaseLoader))
+
+
+_LINES = st.sampled_from([
+    "a: |", "a: |-", "a: >+", "a: |2", "- |", "- a: |", "- - a: >", "a:", "a: b", "- b", "a: &w b", "? a", ": b",
+    "*w", "*w: x", "*w : x", "a: *w", "- *w", "text *w", "[*w]", "# *w", "|", "", "b: 'q", "c'",
+])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), _LINES), min_size=1, max_size=10))
+def test_no_alias_said_means_libyaml_sees_none(lines: list[tuple[int, str]]) -> None:
+    """Wherever ``holds_alias`` says no, a text libyaml parses holds no alias event."""
+    text = "".join(" " * indent + line + "\n" for indent, line in lines)
+    try:
+        aliases = _alias_events(text)
+    except yaml.YAMLError:
+        return  # invalid YAML: validation reports it whatever this test says
+    if aliases:
+        assert holds_alias(text), text
