@@ -69,6 +69,7 @@ class Piece:
     text: str | None = None  # decoded while it is read; kept only where it gets edits
     edits: list[Edit] = field(default_factory=list)
     empty: bool = False  # only comments and blank lines (a run of empty documents is one piece)
+    top_lines: list[int] | None = None  # where its lines at column 0 start ("---" aside); None: too many to keep
 
 
 def split(data: bytes) -> list[Piece]:
@@ -76,31 +77,62 @@ def split(data: bytes) -> list[Piece]:
 
     Streams with "..." document ends or "%" directives stay one piece (read whole), as their
     documents need not begin at a "---".  Consecutive empty documents (and comments before the
-    first "---") are one piece: memory stays bounded for a stream of millions of "---" lines."""
-    if data.startswith((b"...", b"%")) or b"\n..." in data or b"\n%" in data:
-        return [Piece(0, len(data), 0, 0)]
-    found = iter_markers(data)
-    first = next(found, None)
+    first "---") are one piece: memory stays bounded for a stream of millions of "---" lines.
+    One pass in C finds every line that begins at column 0: the "---" lines, and each piece's
+    top-level lines, kept for ``prescan`` (most of a chart's bytes are CRDs with a handful each)."""
     pieces: list[Piece] = []
-    index = line = 0
-    if first != 0:  # bytes before the first "---": a document only when they have content
-        end = len(data) if first is None else first
-        leading_is_document = _CONTENT_LINE.search(data, 0, end) is not None
-        pieces.append(Piece(0, end, 0, 0, empty=not leading_is_document))
-        index, line = int(leading_is_document), data.count(b"\n", 0, end)
-    if first is None:
-        return pieces
-    start = first
-    for end in itertools.chain(found, (len(data),)):
-        empty = not _has_content(data, start, end)
-        if empty and pieces and pieces[-1].empty:
-            pieces[-1].end = end
-        else:
-            pieces.append(Piece(start, end, index, line, empty=empty))
-        index += 1
-        line += data.count(b"\n", start, end)
-        start = end
+    start, index, line = 0, 0, 0
+    leading = True  # before the first "---"
+    lines: list[int] | None = []
+    for at in top_lines(data):
+        head = data[at:at + 3]
+        if head == b"---" and (at + 3 == len(data) or data[at + 3] in _MARKER_END):
+            if not leading:
+                index, line = _add_piece(pieces, data, start, at, index, line, lines)
+            elif at > 0:
+                index, line = _add_leading(pieces, data, at, lines)
+            start, lines, leading = at, [], False
+        elif head == b"..." or head[:1] == b"%":
+            return [Piece(0, len(data), 0, 0)]
+        elif lines is not None:
+            lines.append(at)
+            if len(lines) > TOP_LINES_KEPT:
+                lines = None  # (not a Kubernetes object's few keys: prescan leaves it to the parser)
+    if leading:
+        _add_leading(pieces, data, len(data), lines)
+    else:
+        _add_piece(pieces, data, start, len(data), index, line, lines)
     return pieces
+
+
+TOP_LINES_KEPT = 64
+_TOP_LINE = re.compile(rb"\n[^ \t\r\n]")  # starts with a literal: found fast
+
+
+def top_lines(data: bytes) -> Iterator[int]:
+    """Where each line that begins at column 0 with neither a blank nor a line break starts."""
+    if data[:1] and data[:1] not in b" \t\r\n":
+        yield 0
+    for match in _TOP_LINE.finditer(data):
+        yield match.start() + 1
+
+
+def _add_leading(pieces: list[Piece], data: bytes, end: int, lines: list[int] | None) -> tuple[int, int]:
+    """The bytes before the first "---": a document only when they have content."""
+    leading_is_document = _CONTENT_LINE.search(data, 0, end) is not None
+    pieces.append(Piece(0, end, 0, 0, empty=not leading_is_document, top_lines=lines))
+    return int(leading_is_document), data.count(b"\n", 0, end)
+
+
+def _add_piece(pieces: list[Piece], data: bytes, start: int, end: int, index: int, line: int,
+               lines: list[int] | None) -> tuple[int, int]:
+    """The piece from the "---" at ``start`` to ``end``; returns the document index and line the next one starts at."""
+    empty = not _has_content(data, start, end)
+    if empty and pieces and pieces[-1].empty:
+        pieces[-1].end = end
+    else:
+        pieces.append(Piece(start, end, index, line, empty=empty, top_lines=lines))
+    return index + 1, line + data.count(b"\n", start, end)
 
 
 _KIND_LINE = re.compile(r"^kind:[ \t]*[\"']?([^\s\"'#]+)", re.MULTILINE)
@@ -259,22 +291,6 @@ def validate(text: str, data: bytes, *, first_index: int = 0, line_offset: int =
 
 _MARKER = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 _MARKER_END = frozenset(b" \t\r\n")
-
-
-def iter_markers(data: bytes) -> Iterator[int]:
-    """Where each "---" line starts (what ``_MARKER`` finds), found by ``bytes.find`` of
-    "\n---": a MULTILINE pattern that starts with "^" tries every position of the stream."""
-    at = 0 if data.startswith(b"---") else data.find(b"\n---") + 1
-    if at == 0 and not data.startswith(b"---"):
-        return
-    while True:
-        end = at + 3
-        if end == len(data) or data[end] in _MARKER_END:
-            yield at
-        following = data.find(b"\n---", end - 1)
-        if following == -1:
-            return
-        at = following + 1
 
 
 _CONTENT_LINE = re.compile(rb"^[ \t]*[^#%\s]", re.MULTILINE)

@@ -159,7 +159,7 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
         for number, piece in enumerate(parts):
             raw = data[piece.start:piece.end]
             text = decode_text(raw, piece.index, piece.line)
-            if not whole and (piece.empty or cannot_hold_images(text, rules)):
+            if not whole and (piece.empty or cannot_hold_images(text, rules, TopLines.read(data, piece.top_lines))):
                 validate(text, raw, first_index=piece.index, line_offset=piece.line)  # in C: no nodes built
                 continue
             first_site, first_secret, first_embedded = len(findings.sites), len(findings.secrets), len(findings.embedded)

@@ -10,8 +10,10 @@ divided by ten.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from .documents import top_lines
 from .finder import DEFAULT_HINT
 from .liststream import ODD_KEY_START, odd_breaks
 
@@ -19,12 +21,13 @@ if TYPE_CHECKING:
     from .rules import RuleSet
 
 # Matched at the start of each line at column 0 that begins with the key.
-TOP_KIND = re.compile(r"kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", re.MULTILINE)
-TOP_API_VERSION = re.compile(r"apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTILINE)
+TOP_KIND = re.compile(rb"kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", re.MULTILINE)  # (bytes: \w is ASCII)
+TOP_API_VERSION = re.compile(rb"apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTILINE)
 # Kubernetes takes the last of duplicate keys, and a key can be written in ways the two lines
 # above do not read (see unsure).
-_KEY_START = re.compile(r"(?:kind|apiVersion)[ \t]*:")
-_TOP_LINE = re.compile(r"\n[^ \t\r\n]")  # a line that begins at column 0 (what follows "\n": a literal, found fast)
+_KEY_START = re.compile(rb"(?:kind|apiVersion)[ \t]*:")
+_ODD_FIRST = frozenset(ODD_KEY_START.encode())
+_K, _A = ord("k"), ord("a")
 _ALIAS_TOKEN = re.compile(r"\*[\w-]+(?=[\s,:\]}]|\Z)")  # libyaml's anchor names: letters, digits, "_", "-"
 # A line that ends in a block scalar's header (``key: |-``, ``- >``, ``- key: |2``, a comment after it).
 _BLOCK_HEADER = re.compile(r"( *)((?:-[ ]+)*)(?:([^\s#'\"{}\[\]&*!|>?%@`,-][^#]*?)[ \t]*:[ \t]+)?"
@@ -33,13 +36,13 @@ ALIASES_PROVEN = 64  # beyond this many alias-shaped tokens in one document it i
 LINES_WALKED = 256  # how far back a proof looks for the block scalar's header
 
 
-def cannot_hold_images(text: str, rules: RuleSet) -> bool:
+def cannot_hold_images(text: str, rules: RuleSet, top: TopLines | None = None) -> bool:
     """True for a document whose kind's rules look nowhere (a Service, a Role) or only at CRD
     schema defaults its text has none of: matching it would find nothing, so it is only
     checked to be valid YAML.  Decided from its text, conservatively: one plain top-level
     ``kind:`` and ``apiVersion:`` line each and no other way of writing them, else it is
-    parsed like any other."""
-    top = TopLines.of(text)
+    parsed like any other.  ``top``: its lines at column 0, when ``split`` found them."""
+    top = top if top is not None else TopLines.of(text)
     if len(top.kinds) != 1 or len(top.versions) != 1:
         return False
     matched = rules.for_kind(top.versions[0], top.kinds[0])
@@ -54,8 +57,8 @@ def cannot_hold_images(text: str, rules: RuleSet) -> bool:
 
 
 class TopLines:
-    """The lines that begin at column 0 (a handful in a 1 MB CRD), found in one pass: the
-    ``kind`` and ``apiVersion`` they give, and whether they could name either another way."""
+    """What a document's lines at column 0 (a handful in a 1 MB CRD) say: the ``kind`` and
+    ``apiVersion`` they give, and whether they could name either another way."""
 
     __slots__ = ("kinds", "versions", "unsure")
 
@@ -64,23 +67,26 @@ class TopLines:
 
     @classmethod
     def of(cls, text: str) -> TopLines:
+        data = text.encode("utf-8")
+        return cls.read(data, top_lines(data))
+
+    @classmethod
+    def read(cls, data: bytes, starts: Iterable[int] | None) -> TopLines:
+        """From the lines at ``starts`` (offsets in ``data``); None: too many were found to keep."""
         kinds: list[str] = []
         versions: list[str] = []
         key_lines = 0
-        odd = False
-        starts = [match.start() + 1 for match in _TOP_LINE.finditer(text)]
-        if text[:1] and text[:1] not in " \t\r\n":
-            starts.insert(0, 0)
-        for start in starts:
-            first = text[start]
-            if first in ODD_KEY_START:
+        odd = starts is None
+        for start in starts or ():
+            first = data[start]
+            if first in _ODD_FIRST:
                 odd = True
-            elif (first == "k" or first == "a") and _KEY_START.match(text, start):
+            elif (first == _K or first == _A) and _KEY_START.match(data, start):
                 key_lines += 1
-                pattern, found = (TOP_KIND, kinds) if first == "k" else (TOP_API_VERSION, versions)
-                value = pattern.match(text, start)
+                pattern, found = (TOP_KIND, kinds) if first == _K else (TOP_API_VERSION, versions)
+                value = pattern.match(data, start)
                 if value is not None:
-                    found.append(value.group(1))
+                    found.append(value.group(1).decode("ascii"))
         return cls(kinds, versions, odd or key_lines != 2)
 
 

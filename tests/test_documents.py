@@ -1,0 +1,105 @@
+"""Reading the stream (postrender.documents.split) and what its lines at column 0 say
+(postrender.prescan.TopLines): the one-pass scans equal the obvious MULTILINE patterns that
+start with "^" (too slow on a 1 MB CRD), on generated streams and on every fixture."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from postrender.documents import TOP_LINES_KEPT, Piece, _CONTENT_LINE, _has_content, split
+from postrender.liststream import ODD_KEY_START
+from postrender.prescan import TopLines
+
+ROOT = Path(__file__).resolve().parent.parent
+_MARKER = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+
+
+def reference_split(data: bytes) -> list[Piece]:
+    """What ``split`` did before it found everything in one pass (the pieces' bounds and counts)."""
+    if re.search(rb"^(?:\.\.\.|%)", data, re.MULTILINE):
+        return [Piece(0, len(data), 0, 0)]
+    markers = [m.start() for m in _MARKER.finditer(data)]
+    pieces: list[Piece] = []
+    index = line = 0
+    if not markers or markers[0] != 0:
+        end = markers[0] if markers else len(data)
+        content = _CONTENT_LINE.search(data, 0, end) is not None
+        pieces.append(Piece(0, end, 0, 0, empty=not content))
+        index, line = int(content), data.count(b"\n", 0, end)
+    for start, end in zip(markers, [*markers[1:], len(data)]):
+        empty = not _has_content(data, start, end)
+        if empty and pieces and pieces[-1].empty:
+            pieces[-1].end = end
+        else:
+            pieces.append(Piece(start, end, index, line, empty=empty))
+        index += 1
+        line += data.count(b"\n", start, end)
+    return pieces
+
+
+def reference_top_lines(data: bytes, piece: Piece) -> list[int] | None:
+    starts = [m.start() for m in re.finditer(rb"^[^ \t\r\n]", data[piece.start:piece.end], re.MULTILINE)]
+    starts = [piece.start + s for s in starts if not (s == 0 and _MARKER.match(data, piece.start))]
+    return starts if len(starts) <= TOP_LINES_KEPT else None
+
+
+def check_split(data: bytes) -> None:
+    found, expected = split(data), reference_split(data)
+    assert [(p.start, p.end, p.index, p.line, p.empty) for p in found] == \
+        [(p.start, p.end, p.index, p.line, p.empty) for p in expected]
+    if len(found) > 1:  # (a stream read whole is never asked for its lines)
+        for piece in found:
+            if not piece.empty:
+                assert piece.top_lines == reference_top_lines(data, piece)
+
+
+def reference_top(text: str) -> tuple[list[str], list[str], bool]:
+    """kind, apiVersion and doubt read with "^" patterns over the text."""
+    kinds = re.findall(r"^kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", text, re.MULTILINE)
+    versions = re.findall(r"^apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", text, re.MULTILINE)
+    key_lines = len(re.findall(r"^(?:kind|apiVersion)[ \t]*:", text, re.MULTILINE))
+    odd = re.search("^[" + re.escape(ODD_KEY_START) + "]", text, re.MULTILINE) is not None
+    ascii_only = [k for k in kinds if k.isascii()], [v for v in versions if v.isascii()]
+    return ascii_only[0], ascii_only[1], odd or key_lines != 2
+
+
+_LINE = st.sampled_from([
+    "---", "--- ", "---x", "--- # c", "...", "%YAML 1.2", "# Source: a/b.yaml", "", " ", "\t", "kind: Pod", "kind: Service",
+    "kind : Pod", '"kind": Pod', "apiVersion: v1", "apiVersion: apps/v1", "apiVersion:v1", "kinds: x", "? kind", "&a kind: x",
+    "metadata:", "  name: x", "  kind: Pod", "- a", "{a: b}", "[a]", "!t x", "*a", "'x': y", "kind: Déploiement", "é: x",
+    "spec: |", "  ---", "data:", "kind: Pod # c",
+])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_LINE, max_size=14), st.sampled_from(["\n", "\r\n"]), st.booleans())
+def test_split_equals_the_line_patterns(lines: list[str], newline: str, last_newline: bool) -> None:
+    data = (newline.join(lines) + (newline if last_newline else "")).encode()
+    check_split(data)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_LINE, max_size=10), st.sampled_from(["\n", "\r\n"]))
+def test_top_lines_equal_the_line_patterns(lines: list[str], newline: str) -> None:
+    text = "---" + newline + newline.join(lines) + newline
+    top = TopLines.of(text)
+    kinds, versions, unsure = reference_top(text)
+    assert (top.kinds, top.versions, top.unsure) == (kinds, versions, unsure)
+
+
+def test_split_equals_the_line_patterns_on_every_fixture() -> None:
+    files = sorted(ROOT.glob("fixtures/**/*.yaml"))
+    assert len(files) > 50
+    for path in files:
+        check_split(path.read_bytes())
+
+
+def test_a_piece_with_many_lines_at_column_0_keeps_none() -> None:
+    """A document is a mapping of a few keys; thousands of lines at column 0 are left to the parser
+    (and memory stays bounded: the positions are not kept)."""
+    data = ("---\nkind: Service\napiVersion: v1\n" + "k: v\n" * (TOP_LINES_KEPT + 1)).encode()
+    (piece,) = split(data)
+    assert piece.top_lines is None and TopLines.read(data, piece.top_lines).unsure
