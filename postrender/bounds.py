@@ -14,10 +14,10 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Sized, TypeVar
 
 from .errors import ConfigError, InputError, Where
+from .records import record
 
 T = TypeVar("T")
 ENV = "CIVITAS_POSTRENDER_MAX_MEMORY"
@@ -63,7 +63,7 @@ def _how(limit: int | None, need: float, at_least: bool = False) -> str:
             f"or {ENV}=unlimited to go past it")
 
 
-@dataclass
+@record
 class Budget:
     """What the run holds against the bound (bytes, estimated from counts)."""
 

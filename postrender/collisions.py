@@ -13,16 +13,16 @@ Post-render (``plan``) and ``images`` (``mirror``) both call ``check``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from .errors import CollisionError
 from .reference import ImageRef
+from .records import record
 
 WAYS_OUT = ("ways out: --exclude one of them (it is then pulled from its source), or give one its own target "
             "repository with an 'overrides' entry in the config file, e.g. 'overrides: {{{source}: {example}}}'")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Landing:
     """One source image, the repository it gets below the registry, and where it was first seen."""
 

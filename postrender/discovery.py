@@ -19,13 +19,14 @@ import binascii
 import functools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from . import heuristics, split
 from .nodes import MappingNode, Node, ScalarNode, SequenceNode, get, get_str, items
 from .paths import PathPart, format_path
 from .reference import is_qualified_reference
+from .records import record
 
 MAX_EMBEDDED = 4 << 20  # characters: larger strings are not parsed as configs
 MAX_DEPTH = 3  # configs embedded in configs
@@ -57,7 +58,7 @@ _KEPT = {"/": "/", "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "\t": "\t", "N":
 _ESCAPED_BREAK = re.compile(r"\\[ \t]*[\r\n\x85\u2028\u2029]")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Found:
     """One reference (or one part of a split one) inside the outer scalar's (decoded) value."""
 

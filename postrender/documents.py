@@ -12,20 +12,21 @@ import itertools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol
 
 from .errors import InputError, Where
 from .finder import DocContext, context_of
 from .splice import Edit
 from .nodes import MappingNode, MergeError, Node, ScalarNode, SequenceNode, resolve_merges
+from .records import record
 
 BOM = "\ufeff"
 BOM_BYTES = BOM.encode("utf-8")
 _SOURCE = re.compile(r"^#[ \t]*Source:(.*)$", re.MULTILINE)  # stripped after matching: no backtracking
 
 
-@dataclass
+@record
 class Stream:
     """The input: its UTF-8 bytes (no BOM) and the BOM it had.  The whole text is decoded only
     when asked for: a few typographic characters make CPython store every character of a str
@@ -58,7 +59,7 @@ def decode_text(data: bytes, first_index: int = 0, line_offset: int = 0) -> str:
         raise InputError(f"{where}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Piece:
     """One document's bytes (from its "---" line to the next), as post-render mode reads them."""
 

@@ -6,12 +6,11 @@ bug: exit 3.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .records import record
 from .report import escape
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Where:
     """Where in the stream a problem or an image is: enough for a human to find it."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from sys import intern
 from typing import Any
 
@@ -19,6 +19,7 @@ from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_to
 from .paths import PathPart, format_path
 from .reference import has_explicit_registry, parse_reference
 from .rules import CompiledPath, Implied, Install, Listed, NamedValues, RegistryField, Rule, RuleSet, SplitPaths
+from .records import record
 
 POD_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 # Set on a resource that installs a chart or manifests in the cluster (Flux's HelmRelease, Argo CD's
@@ -33,7 +34,7 @@ CANDIDATE_RULE = "heuristic/image-key"
 DEFAULT_HINT = re.compile(r"""default["']?\s*:\s*["']?[A-Za-z0-9][\w.-]*(?:[@/]|:\S)""")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class DocContext:
     """What identifies a document (or an item of a List) in messages and the image list."""
 
@@ -55,7 +56,7 @@ class DocContext:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Site:
     """One place an image reference is written: ``node.value[offset:offset+len(text)]``."""
 
@@ -90,7 +91,7 @@ class Site:
         return where
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SecretSite:
     """A pod spec (or CR field) that must list the pull secrets."""
 
@@ -102,7 +103,7 @@ class SecretSite:
     rule: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EmbeddedObject:
     """A Kubernetes object inside a string (a pod template in a ConfigMap): its pod specs get
     the pull secrets too, as edits of that string's value."""
@@ -114,7 +115,7 @@ class EmbeddedObject:
     secrets: tuple[SecretSite, ...]  # in ``text``'s coordinates
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImpliedRequest:
     """An image a resource implies (``Implied`` rule), resolved once the whole stream is read:
     an operator's version list may come later in the stream."""
@@ -131,7 +132,7 @@ class ImpliedRequest:
     note: str | None = None  # which image the operator runs (a rule with no template: reported, never guessed)
 
 
-@dataclass
+@record
 class Findings:
     sites: list[Site] = field(default_factory=list)
     secrets: list[SecretSite] = field(default_factory=list)

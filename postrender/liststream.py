@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from .bounds import count_nodes
+from .records import record
 
 STREAM_FROM = 1 << 18  # smaller Lists are composed whole (an 843 KB List of Deployments needs more than its bound whole)
 _ITEMS_LINE = re.compile(r"(?:\A|(?<=\n))items:[ \t]*(?:#[^\n]*)?\r?\n")
@@ -26,14 +26,14 @@ ODD_KEY_START = "\"'?&!*{[<"  # a key written another way: quoted, explicit (?),
 _ODD_ROOT_LINE = re.compile(r"(?:\A|\n)[" + re.escape(ODD_KEY_START + "%") + "]")  # ... or a directive
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Item:
     start: int  # where its lines begin in the document (a line start)
     end: int  # where the next item's lines (or what follows the list) begin
     dash: int  # the column of its "-" (-1: a JSON item, nothing to mask)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Layout:
     items: tuple[Item, ...]
     flow: bool = False  # JSON: "items" keeps its "[ ]" when its items are blanked

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from sys import intern
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .records import record
 
 __all__ = ["MappingNode", "Node", "Scalar", "ScalarNode", "SequenceNode", "get", "get_key", "get_str", "items", "keys_of",
            "duplicate_keys", "cut_to", "written", "resolve_merges", "alias_tokens", "MergeError"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Mark:
     index: int
     line: int  # 0-based, as libyaml counts
     column: int
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Scalar:
     """What the rewrite needs of a scalar node, in plain ints: a few hundred bytes less than
     the node and its marks (a 100 MB stream holds hundreds of thousands of image sites)."""
@@ -226,7 +227,7 @@ def _winners(pairs: list[tuple[Node, Node]]) -> list[tuple[Node, Node]]:
 
 
 # -- aliases -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class AliasTokens:
     """Where each alias is written: the composed alias is its anchor's node, so its own
     ``*name`` token is known only to the parser's events."""

@@ -8,7 +8,7 @@ import functools
 from itertools import groupby
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from . import liststream
@@ -28,11 +28,12 @@ from .settings import Settings
 from .splice import Edit, OverlappingEdits, in_order, joined_in_empty_flow_mappings, pieces, render_value, scalar_edits
 from .implied import resolve as resolve_implied
 from .value_edits import edit_value
+from .records import record
 
 EMPTY_OUTPUT = "# civitas-postrender: the input stream held no documents\n"
 
 
-@dataclass
+@record
 class Result:
     data: bytes  # the input (no BOM)
     bom: str
@@ -183,7 +184,7 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
     return findings, parts
 
 
-@dataclass
+@record
 class PodSpecs:
     """What becomes of the pod specs a document's reading found: their pull-secret edits, then
     either nothing (their trees can go) or, for ``check``, their pull-secret fields."""
@@ -281,7 +282,7 @@ def _compose_item(masked: str, index: int, template: str | None, line: int) -> N
     return node
 
 
-@dataclass
+@record
 class _Marks:
     """How long each list of findings with positions was before an item was read."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from . import collisions
 from .errors import ConfigError, InputError
@@ -16,9 +16,10 @@ from .finder import Site
 from .reference import ImageRef, parse_reference
 from .split import part_text
 from .settings import MAX_NAME_LENGTH, Settings, registry_host
+from .records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Image:
     """One distinct source image and everywhere it occurs."""
 
@@ -34,7 +35,7 @@ class Image:
         return self.ref.normalized
 
 
-@dataclass
+@record
 class Plan:
     images: list[Image] = field(default_factory=list)
     excluded: list[Site] = field(default_factory=list)

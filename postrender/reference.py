@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+
+from .records import record
 
 # Longer strings are never references (Docker caps a name at 255 characters) and
 # docker-image-py's parse time grows quadratically on hostile input.
@@ -19,7 +20,7 @@ MAX_REFERENCE_LENGTH = 512
 _REFERENCE_CHARS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*\Z")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageRef:
     """A parsed, normalised image reference."""
 

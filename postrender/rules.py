@@ -8,20 +8,20 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .yamlfile import read_yaml_file
+from .yamlfile import read_yaml_file, read_yaml_files_cached
 from .paths import Evaluator, PathSyntaxError, compile_path
+from .records import record
 
 PULL_SECRET_STYLES = ("names", "name", "strings", "string")
 LOCATIONS = ("container", "cr-field", "cr-container", "env", "args", "config", "crd-schema-default")
 DATA_ENCODINGS = ("text", "base64")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KindMatch:
     group: str  # "" is the core group, "*" any group
     kinds: tuple[str, ...]
@@ -51,14 +51,14 @@ class CompiledPath:
         return f"CompiledPath({self.text!r})"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PullSecretPlacement:
     field: tuple[str, ...]  # keys from the anchor node down to the secret field
     anchor: CompiledPath  # where the keys start (must exist)
     style: str  # names: [{name: x}], name: {name: x}, strings: [x]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NamedValues:
     """Lists of ``{name, <value>}`` items (env vars, Tekton params) whose name may say "image"."""
 
@@ -66,7 +66,7 @@ class NamedValues:
     value_key: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DataMap:
     """A ``{key: string}`` map searched by shape (ConfigMap/Secret data, operator settings maps)."""
 
@@ -74,7 +74,7 @@ class DataMap:
     encoding: str  # text, or base64 (Secret data)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Implied:
     """An image the operator derives when the resource names none: ``field`` absent, the image is
     ``lookup`` (a ``version=image`` list an operator keeps in an env var, found anywhere in the
@@ -93,7 +93,7 @@ class Implied:
     named_by: tuple[CompiledPath, ...] = ()  # other fields that name the image when set (CloudNativePG's imageCatalogRef)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Listed:
     """An image an operator joins from several fields (Istio's ``{hub}/{image}:{tag}``): listed for
     the mirror; the fields stay as they are (a registry setting among them is rewritten)."""
@@ -102,7 +102,7 @@ class Listed:
     placeholders: tuple[tuple[str, CompiledPath], ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RegistryField:
     """A registry the operator pulls the images it derives from (Tigera's ``Installation.spec.registry``):
     a value there is rewritten as a registry setting; where the field is absent, the operator pulls
@@ -114,7 +114,7 @@ class RegistryField:
     default: str | None  # the operator's own registry ("quay.io/"); a trailing "/" is kept as written
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Install:
     """Something a resource has a controller install in the cluster from elsewhere (Flux's
     ``HelmRelease``, Argo CD's ``Application``): a chart, or a directory of manifests.  What it
@@ -129,7 +129,7 @@ class Install:
     values_only: tuple[tuple[str, ...], ...]  # keys that make an entry without chart or path a values source (Argo's ``ref``)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SplitPaths:
     """An image whose repository and tag are separate fields (argocd-operator's ``image`` + ``version``)."""
 
@@ -137,7 +137,7 @@ class SplitPaths:
     tag: CompiledPath
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     id: str
     description: str
@@ -182,7 +182,7 @@ class Rule:
                     self.installs))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
 
@@ -228,13 +228,17 @@ def builtin_rules_dir() -> Path:
 
 @functools.lru_cache(maxsize=8)
 def load_rules(extra_files: tuple[Path, ...] = ()) -> RuleSet:
-    builtin = sorted(builtin_rules_dir().glob("*.yaml"))
+    directory = builtin_rules_dir()
+    builtin = sorted(directory.glob("*.yaml"))
     if not builtin:
-        raise ConfigError(f"no built-in rule files found in {builtin_rules_dir()}: the installation is broken")
+        raise ConfigError(f"no built-in rule files found in {directory}: the installation is broken")
     rules: list[Rule] = []
     seen: dict[str, str] = {}
-    for path in [*builtin, *extra_files]:
-        for rule in load_rule_file(path, eager=path not in builtin):
+    builtin_data = read_yaml_files_cached(builtin, "rule file", directory / "__pycache__")
+    loaded = [*(_rules_of(data, path, eager=False) for data, path in zip(builtin_data, builtin)),
+              *(load_rule_file(path) for path in extra_files)]
+    for path, file_rules in zip([*builtin, *extra_files], loaded):
+        for rule in file_rules:
             if rule.id in seen:
                 raise ConfigError(f"rule file {path}: rule {rule.id!r} is already defined in {seen[rule.id]}")
             seen[rule.id] = str(path)
@@ -243,7 +247,10 @@ def load_rules(extra_files: tuple[Path, ...] = ()) -> RuleSet:
 
 
 def load_rule_file(path: Path, eager: bool = True) -> list[Rule]:
-    data = read_yaml_file(path, "rule file")
+    return _rules_of(read_yaml_file(path, "rule file"), path, eager)
+
+
+def _rules_of(data: Any, path: Path, eager: bool) -> list[Rule]:
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise ConfigError(f"rule file {path}: expected a mapping with a 'rules:' list")
     unknown = sorted(set(data) - {"rules", "description"})

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .records import record
 
 ENV_PREFIX = "CIVITAS_POSTRENDER_"
 
@@ -34,7 +35,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     registry: str | None = None
     folder: str | None = None

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from .reference import ImageRef, has_explicit_registry, parse_reference
+from .records import record
 
 NAME_KEYS = ("repository", "image", "imageName", "name")  # in order of preference
 SUFFIX_KEYS = ("tag", "digest", "sha")
@@ -23,7 +23,7 @@ SUFFIX_KEYS = ("tag", "digest", "sha")
 _FLAT = re.compile(r"(?P<prefix>.*?)(?P<sep>[._-])(?P<part>registry|repository|repo|tag|digest)\Z", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Block:
     """One split reference: which key holds which part, and the joined reference."""
 
