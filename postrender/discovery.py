@@ -40,7 +40,10 @@ _PATH_SLASH = re.compile(r"[\w\]]/\w|://")
 _REGISTRY_WORD = re.compile(r"registry|hub", re.IGNORECASE)
 # ``may_find``: a long text (a dashboard JSON, a script) is searched only when some shape a find needs is in it.
 SCAN_MIN = 512  # characters: shorter strings are searched directly
-_WORDS = ("image", "registry", "docker://", "oci://")  # in the lowered text
+_WORDS = ("registry", "docker://", "oci://")  # in the lowered text (and "image", but not only as below)
+# "image" in a query's label matcher (PromQL ``image!=""``, ``image=~"..."`` in Grafana dashboards)
+# is no key, flag or name: a text whose every "image" is one holds no image for that word.
+_IMAGE_MATCHER = re.compile(r"image\s*(?:!=|=~|!~)")
 # Characters that re.IGNORECASE matches to a letter of those words although str.lower() does not make them it.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _SLASH = re.compile(r"/[A-Za-z0-9]")  # a path after a registry starts so
@@ -171,7 +174,8 @@ def may_find(text: str, key: str, image_context: bool = False, leaf: bool = Fals
     """False when no search of ``text`` under ``key`` (the text itself, the config it holds and
     the configs those hold) can find anything: decided on the text, without parsing it.
 
-    Every find needs, in some string or key of it: "image" (an image key, flag, name or context),
+    Every find needs, in some string or key of it: "image" (an image key, flag, name or context;
+    not only in query label matchers such as PromQL's ``image!=""``),
     "registry", or a key ending in "hub", "repository" or "repo" (registry settings, split
     references, ``X_REPO``/``X_TAG`` lines), ``kind`` or
     ``containers`` (an embedded object), ``docker://`` or ``oci://``, or a reference that names
@@ -213,6 +217,9 @@ def _shaped(text: str) -> bool:
     """One reading of a text holds a shape ``may_find`` looks for."""
     lowered = text.translate(_FOLD).lower()
     if any(word in lowered for word in _WORDS):
+        return True
+    images = lowered.count("image")
+    if images and images != len(_IMAGE_MATCHER.findall(lowered)):
         return True
     return (_word_at(lowered, "hub", "_", ends=False) or _word_at(lowered, "repository", "_") or _word_at(lowered, "repo", "_")
             or _word_at(text, "kind") or _word_at(text, "containers") or _names_registry(text))

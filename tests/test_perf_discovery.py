@@ -123,6 +123,7 @@ def test_never_hides_a_find_in_the_fixtures_and_the_corpus() -> None:
 # -- generated: a find hidden in a long text ------------------------------------------------------
 SEEDS: list[tuple[str, Any]] = [
     ("image", {"image": "nginx:1.25"}),
+    ("image beside a query's label matcher", {"expr": "count(x{image!=\"\"})", "image": "nginx:1.25"}),
     ("qualified", {"sidecar": "quay.io/a/b:1"}),
     ("localhost", {"mirror": "localhost:5000/a/b:1"}),
     ("localhost bare", {"mirror": "localhost/a:1"}),
@@ -309,8 +310,8 @@ def test_strings_searched_as_they_are_are_seen(text: str, key: str) -> None:
     ('{"a": "see the report\nrepositories: 3"}' + " " * 600, "x.json"),
 ])
 def test_plain_dashboards_are_not_parsed(text: str, key: str) -> None:
-    """Words that look alike are no find: the check may still say "maybe" (``image!=`` does), but the
-    full search agrees with it wherever it says no."""
+    """Words that look alike are no find: the check may still say "maybe", but the full search
+    agrees with it wherever it says no."""
     assert_superset(text, key)
 
 
@@ -319,6 +320,9 @@ def test_plain_dashboards_are_not_parsed(text: str, key: str) -> None:
     json.dumps(padded({"link": "https://grafana.com/d/abc/kubelet"}, 6)),
     json.dumps(padded({"expr": "sum(kubelet_running_containers{job=\"kubelet\"})"}, 6)),
     json.dumps(padded({"url": "https://github.com/x"}, 6)),
+    # Grafana's Kubernetes dashboards: "image" only in PromQL label matchers
+    json.dumps(padded({"expr": "sum(container_memory{container!=\"\", image!=\"\"}) by (pod)"}, 6)),
+    json.dumps(padded({"expr": "x{image=~\"nginx.*\"} or y{IMAGE !~ \"a\"}"}, 6)),
 ])
 def test_dashboards_without_any_shape_are_skipped(text: str) -> None:
     assert len(text) >= discovery.SCAN_MIN and not discovery.may_find(text, "dashboard.json")
