@@ -272,8 +272,9 @@ def resolve_document_merges(root: Node, text: str, index: int, template: str | N
         raise InputError(f"{Where(document=index, template=template)}: merge keys nest too deep to process") from None
 
 
-def validate(text: str, data: bytes, *, first_index: int = 0, line_offset: int = 0) -> None:
-    """Check one document is valid YAML without building its nodes (libyaml's events, in C)."""
+def validate(data: bytes, *, first_index: int = 0, line_offset: int = 0) -> None:
+    """Check one document is valid YAML without building its nodes (libyaml's events, in C);
+    its text is decoded only to word an error."""
     import yaml
     from yaml._yaml import CParser
 
@@ -281,7 +282,7 @@ def validate(text: str, data: bytes, *, first_index: int = 0, line_offset: int =
     try:
         parser.raw_parse()
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(text, exc, first_index, 0, line_offset) from None
+        raise _syntax_error(data.decode("utf-8", "replace"), exc, first_index, 0, line_offset) from None
     except yaml.reader.ReaderError as exc:
         where = Where(document=first_index + document_at(data, exc.position),
                       line=line_offset + data.count(b"\n", 0, exc.position) + 1)

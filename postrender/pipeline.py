@@ -14,9 +14,9 @@ from typing import Any
 from . import liststream
 from .bounds import PIECE_BYTES, SECRET_BYTES, BoundedList, Budget
 from .documents import (Piece, Stream, collector_paused, decode_text, documents, loader_for, piece_where,
-                        resolve_document_merges, split, validate)
-from .errors import InputError, Where
-from .finder import DocContext, EmbeddedObject, Findings, SecretSite, Site, context_of, find
+                        resolve_document_merges, split)
+from .errors import InputError, PostrenderError, Where
+from .finder import DocContext, EmbeddedObject, Findings, SecretSite, Site, find, item_context
 from .nodes import MappingNode, Node, Scalar, cut_to
 from .plan import Plan, is_private, make_plan
 from .prescan import TopLines, cannot_hold_images, unsure_past_top_lines
@@ -27,6 +27,7 @@ from .selfcheck import check_edited
 from .settings import Settings
 from .splice import Edit, OverlappingEdits, in_order, joined_in_empty_flow_mappings, pieces, render_value, scalar_edits
 from .implied import resolve as resolve_implied
+from .validation import Validation
 from .value_edits import edit_value
 from .records import record
 
@@ -146,7 +147,9 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
                 budget: Budget | None = None) -> tuple[Findings, list[Piece]]:
     """Read the stream one document at a time: its text is decoded, parsed, matched, given its
     pull-secret edits, and kept only if it will be edited (memory: see ``Stream``).  Documents
-    that cannot hold images are only validated.  ``keep_secret_sites``: pod specs stay in the
+    that cannot hold images (told by their text first, ``read_or_check``) are only checked to be
+    valid YAML, in a child process when there is much to check (validation.py), the first error
+    in stream order reported either way.  ``keep_secret_sites``: pod specs stay in the
     findings (``check`` judges them), cut down to their pull-secret fields.  A large List is read
     one item at a time (liststream.py).  What is kept counts against the memory bound (``budget``,
     see bounds.py); a document too large for it is refused before it is composed."""
@@ -155,33 +158,80 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
     findings.sites = BoundedList(budget)
     parts = split(data)
     budget.hold(len(parts) * PIECE_BYTES, f"the stream's {len(parts):,} documents")
-    with collector_paused():
-        whole = len(parts) == 1
-        for number, piece in enumerate(parts):
-            raw = data[piece.start:piece.end]
-            text = decode_text(raw, piece.index, piece.line)
-            if not whole and (piece.empty or cannot_hold_images(text, rules, TopLines.read(data, piece.top_lines))):
-                validate(text, raw, first_index=piece.index, line_offset=piece.line)  # in C: no nodes built
-                continue
-            first_site, first_secret, first_embedded = len(findings.sites), len(findings.secrets), len(findings.embedded)
-            first_implied, first_setting = len(findings.implied), len(findings.registry_settings)
-            where_of = functools.partial(piece_where, text, piece)
-            pod_specs = PodSpecs(pull_secrets, service_accounts, keep_secret_sites, budget, where_of)
-            items = list_layout(text, raw, rules)
-            if items is not None:  # a large List: one item's nodes at a time
-                piece.edits += _read_list(text, items, piece, number, rules, findings, budget, pod_specs)
-            else:
-                budget.check_document(text, raw, functools.partial(piece_where, text, piece, raw))  # before any node is built
-                for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
-                    _find(root, ctx, rules, findings, text)
-                piece.edits += pod_specs.settle(text, findings, first_secret, findings.warnings)
-            budget.keep_sites(where_of)
-            if keep_text and (piece.edits or len(findings.sites) > first_site or len(findings.embedded) > first_embedded
-                              or len(findings.implied) > first_implied or len(findings.registry_settings) > first_setting):
-                piece.text = text
-                budget.hold(sys.getsizeof(text), "the documents to edit", lambda: piece_where(text, piece))
+    read, stop = read_or_check(data, parts, rules)
+    validation = Validation(data, parts, [number for number, reading in enumerate(read) if not reading])
+    reader = _Reader(data, rules, findings, budget, pull_secrets, keep_text, service_accounts, keep_secret_sites)
+    failure: PostrenderError | None = None
+    at = 0  # the piece being read: an error there comes after any the validation finds before it
+    try:
+        with collector_paused():
+            for at, piece in enumerate(parts[:len(read)]):
+                if not read[at]:
+                    validation.here(at)
+                    continue
+                reader.read(piece, at)
+            at = len(read)
+        failure = validation.first_error() or stop
+    except PostrenderError as exc:
+        failure = validation.first_error(before=at) or exc
+    finally:
+        validation.close()
+    if failure is not None:
+        raise failure
     resolve_implied(findings)
     return findings, parts
+
+
+def read_or_check(data: bytes, parts: list[Piece], rules: RuleSet) -> tuple[list[bool], PostrenderError | None]:
+    """For each piece, whether it is read (composed and matched) or only checked to be valid
+    YAML, decided on its text.  A piece that is not UTF-8 stops the list there, with its error
+    (the pieces before it are still read and checked: the first error in stream order is reported)."""
+    whole = len(parts) == 1
+    read: list[bool] = []
+    for piece in parts:
+        try:
+            text = decode_text(data[piece.start:piece.end], piece.index, piece.line)
+        except InputError as exc:
+            return read, exc
+        read.append(whole or not (piece.empty or cannot_hold_images(text, rules, TopLines.read(data, piece.top_lines))))
+    return read, None
+
+
+@record
+class _Reader:
+    """What reading the stream's pieces one after another shares."""
+
+    data: bytes
+    rules: RuleSet
+    findings: Findings
+    budget: Budget
+    pull_secrets: Sequence[str]
+    keep_text: bool
+    service_accounts: bool
+    keep_secret_sites: bool
+
+    def read(self, piece: Piece, number: int) -> None:
+        """Compose and match one piece; keep its text if it will be edited."""
+        raw = self.data[piece.start:piece.end]
+        text = raw.decode("utf-8")  # (decoded without error before)
+        findings, budget = self.findings, self.budget
+        first_site, first_secret, first_embedded = len(findings.sites), len(findings.secrets), len(findings.embedded)
+        first_implied, first_setting = len(findings.implied), len(findings.registry_settings)
+        where_of = functools.partial(piece_where, text, piece)
+        pod_specs = PodSpecs(self.pull_secrets, self.service_accounts, self.keep_secret_sites, budget, where_of)
+        items = list_layout(text, raw, self.rules)
+        if items is not None:  # a large List: one item's nodes at a time
+            piece.edits += _read_list(text, items, piece, number, self.rules, findings, budget, pod_specs)
+        else:
+            budget.check_document(text, raw, functools.partial(piece_where, text, piece, raw))  # before any node is built
+            for root, ctx in documents(text, raw, first_index=piece.index, line_offset=piece.line, piece=number):
+                _find(root, ctx, self.rules, findings, text)
+            piece.edits += pod_specs.settle(text, findings, first_secret, findings.warnings)
+        budget.keep_sites(where_of)
+        if self.keep_text and (piece.edits or len(findings.sites) > first_site or len(findings.embedded) > first_embedded
+                               or len(findings.implied) > first_implied or len(findings.registry_settings) > first_setting):
+            piece.text = text
+            budget.hold(sys.getsizeof(text), "the documents to edit", lambda: piece_where(text, piece))
 
 
 @record
@@ -259,7 +309,7 @@ def _read_list(text: str, found: liststream.Layout, piece: Piece, number: int, r
             continue  # the List rule reads mappings only
         first = _Marks.of(findings)
         first_secret = len(findings.secrets)
-        find(node, context_of(node, ctx.index, ctx.template, line, number), rules, findings, ("items", index), own)
+        find(node, item_context(node, ctx, line), rules, findings, ("items", index), own)
         first.shift(findings, item.start)
         edits += pod_specs.settle(own, findings, first_secret, secret_warnings, item.start)
         budget.keep_sites(item_where)

@@ -85,6 +85,12 @@ def kubectl_list(count: int = 12, *, indent: str = "", eol: str = "\n", head_fir
     return "---\n# Source: chart/templates/before.yaml\n" + POD.format(99)[2:].replace("\n  ", "\n") + text.replace("\n", eol)
 
 
+def typed_list(count: int = 12) -> str:
+    """As ``kubectl get pods -o yaml`` prints a typed List: a PodList whose items leave out kind and apiVersion."""
+    items = "".join(POD.format(i).replace("- apiVersion: v1\n  kind: Pod\n  metadata:", "- metadata:") for i in range(count))
+    return "---\n# Source: chart/templates/pods.yaml\napiVersion: v1\nitems:\n" + items + 'kind: PodList\nmetadata:\n  resourceVersion: ""\n'
+
+
 def json_list(count: int = 12) -> str:
     """As ``kubectl get -o json`` prints a List (4-space indentation), items of several kinds."""
     import json
@@ -106,6 +112,7 @@ VARIANTS = {
     "crlf": kubectl_list(eol="\r\n"),
     "items-last": kubectl_list(head_first=True),
     "fixture": (ROOT / "fixtures" / "kubectl-list.yaml").read_text(encoding="utf-8"),
+    "typed": typed_list(),  # items read as the List's kind (Pod), streamed or whole
 }
 
 
