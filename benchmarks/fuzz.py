@@ -512,7 +512,8 @@ def check(args: Sequence[str], data: bytes, outcome: Outcome) -> str | None:
         return "output-not-yaml"
     if before is not None and before != after and data.strip():
         return "document-count-changed"
-    if unexpected_change(data, outcome.stdout, _option(args, "--registry"), _options(args, "--pull-secret")) is not None:
+    if unexpected_change(data, outcome.stdout, _option(args, "--registry"), _options(args, "--pull-secret"),
+                         _option(args, "--folder") or None) is not None:
         return "changed-elsewhere"
     again = run_inprocess(args, outcome.stdout)
     if again.code != 0 or again.stdout != outcome.stdout:
@@ -579,10 +580,11 @@ def load_as_kubernetes(data: bytes) -> list[Any] | None:
         return None
 
 
-def unexpected_change(before: bytes, after: bytes, registry: str, secrets: Sequence[str]) -> str | None:
+def unexpected_change(before: bytes, after: bytes, registry: str, secrets: Sequence[str], folder: str | None = None) -> str | None:
     """Where ``after`` loads differently from ``before`` other than at an image (a string now
-    naming the registry) or an added pull secret; None when there is no such place (or either
-    does not load with PyYAML, so there is nothing to compare)."""
+    naming the registry, or a split reference's repository now under ``folder``) or an added pull
+    secret; None when there is no such place (or either does not load with PyYAML, so there is
+    nothing to compare)."""
     old, new = load_as_kubernetes(before), load_as_kubernetes(after)
     if old is None or new is None:  # an output libyaml cannot read is "output-not-yaml"; PyYAML may run out of memory
         return None
@@ -590,13 +592,15 @@ def unexpected_change(before: bytes, after: bytes, registry: str, secrets: Seque
         return f"{len(old)} documents became {len(new)}"
     seen: set[tuple[int, int]] = set()
     for index, (a, b) in enumerate(zip(old, new)):
-        problem = _diff(a, b, f"document {index}", registry, tuple(secrets), seen, False)
+        problem = _diff(a, b, f"document {index}", (registry, folder), tuple(secrets), seen, False)
         if problem:
             return problem
     return None
 
 
-def _diff(a: Any, b: Any, path: str, registry: str, secrets: tuple[str, ...], seen: set[tuple[int, int]], in_secrets: bool) -> str | None:
+def _diff(a: Any, b: Any, path: str, target: tuple[str, str | None], secrets: tuple[str, ...], seen: set[tuple[int, int]],
+          in_secrets: bool) -> str | None:
+    registry, folder = target
     if isinstance(a, (dict, list)):
         if (id(a), id(b)) in seen:  # shared through aliases: compared once (alias bombs stay linear)
             return None
@@ -615,7 +619,7 @@ def _diff(a: Any, b: Any, path: str, registry: str, secrets: tuple[str, ...], se
                 return f"{path}: key {key!r} removed"
             if a[key] in (None, "") and b[key] is not None and (key in SECRET_KEYS or _only_secrets(b[key], secrets)):
                 continue  # a null or empty field filled with the secrets (KubeVirt's imagePullSecret: '')
-            problem = _diff(a[key], b[key], f"{path}.{key}", registry, secrets, seen, in_secrets or key in SECRET_KEYS)
+            problem = _diff(a[key], b[key], f"{path}.{key}", target, secrets, seen, in_secrets or key in SECRET_KEYS)
             if problem:
                 return problem
         return None
@@ -623,12 +627,14 @@ def _diff(a: Any, b: Any, path: str, registry: str, secrets: tuple[str, ...], se
         if len(b) != len(a) and not (in_secrets and len(b) > len(a) and _only_secrets(b[len(a):], secrets)):
             return f"{path}: {len(a)} items became {len(b)}"
         for i, (x, y) in enumerate(zip(a, b)):
-            problem = _diff(x, y, f"{path}[{i}]", registry, secrets, seen, in_secrets)
+            problem = _diff(x, y, f"{path}[{i}]", target, secrets, seen, in_secrets)
             if problem:
                 return problem
         return None
     if isinstance(b, str) and not isinstance(a, (dict, list)) and a != b and registry and registry.lower() in b.lower():
         return None  # an image rewritten (a plain "true" or "2" under an image key is read as a name too)
+    if folder and isinstance(a, str) and isinstance(b, str) and b == f"{folder}/{a}":
+        return None  # a split reference's repository ({registry, repository}: the registry part is the mirror's)
     if isinstance(a, str) and isinstance(b, str) and "imagePullSecrets" in b and all(s in b for s in secrets):
         return None  # an embedded manifest (a ConfigMap's pod template) given the pull secrets
     if a != b or type(a) is not type(b):

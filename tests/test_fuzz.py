@@ -116,3 +116,13 @@ def test_io_kinds_catch_a_wrong_outcome() -> None:
     data = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
     claimed = fuzz.Outcome(0, b"something else\n", "")  # what a closed stderr must not change
     assert fuzz.check_streams(["--registry", "registry.intern"], data, claimed, "closed-stderr") == "closed-stderr-changed-stdout"
+
+
+def test_a_split_repository_under_the_folder_is_no_unexpected_change() -> None:
+    """``{registry, repository}``: the registry becomes the mirror's, the repository goes under the folder."""
+    before = b"apiVersion: x/v1\nkind: X\nspec:\n  image: {registry: docker.io, repository: bitnami/wordpress, tag: '6'}\n"
+    after = before.replace(b"docker.io", b"registry.intern").replace(b"bitnami/", b"civitas/bitnami/")
+    assert fuzz.unexpected_change(before, after, "registry.intern", [], "civitas") is None
+    assert fuzz.unexpected_change(before, after, "registry.intern", []) is not None  # without a folder it is one
+    wrong = before.replace(b"bitnami/", b"other/bitnami/")
+    assert fuzz.unexpected_change(before, wrong, "registry.intern", [], "civitas") is not None
