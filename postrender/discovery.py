@@ -43,7 +43,7 @@ SCAN_MIN = 512  # characters: shorter strings are searched directly
 _WORDS = ("registry", "docker://", "oci://")  # in the lowered text (and "image", but not only as below)
 # "image" in a query's label matcher (PromQL ``image!=""``, ``image=~"..."`` in Grafana dashboards)
 # is no key, flag or name: a text whose every "image" is one holds no image for that word.
-_IMAGE_MATCHER = re.compile(r"image\s*(?:!=|=~|!~)")
+_IMAGE_MATCHER = re.compile(r"(?<![\w-])image\s*(?:!=|=~|!~)")  # (not a flag's "-image=~..." nor "x_image!=")
 # Characters that re.IGNORECASE matches to a letter of those words although str.lower() does not make them it.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _SLASH = re.compile(r"/[A-Za-z0-9]")  # a path after a registry starts so
@@ -138,9 +138,10 @@ def may_hold(text: str, key: str, config_name: str = "", image_context: bool = F
     could join a registry and a path (a qualified reference, a list of them) or a transport's
     "://", an image context or a key or flag that
     says "image" (``heuristics.in_text``), a registry-setting key, or an embedded config."""
-    if image_context or ("/" in text and _PATH_SLASH.search(text)) or _IMAGE_WORD.search(text) or _IMAGE_WORD.search(key) or _REGISTRY_WORD.search(key):
-        return True
-    return depth < MAX_DEPTH and ("\n" in text or text.lstrip()[:1] in ("{", "[") or config_name.lower().endswith(_CONFIG_SUFFIXES))
+    if depth < MAX_DEPTH and ("\n" in text or text.lstrip()[:1] in ("{", "[") or config_name.lower().endswith(_CONFIG_SUFFIXES)):
+        return True  # (asked first: a long config is not scanned twice for words here and in may_find)
+    return bool(image_context or ("/" in text and _PATH_SLASH.search(text)) or _IMAGE_WORD.search(text) or _IMAGE_WORD.search(key)
+                or _REGISTRY_WORD.search(key))
 
 
 def search_plan(text: str, key: str, config_name: str, image_context: bool, depth: int) -> str | None:
@@ -203,7 +204,7 @@ def may_find(text: str, key: str, image_context: bool = False, leaf: bool = Fals
             return False
         if _ESCAPED_BREAK.search(text):
             return True  # not worth reading: lines joined or not, the text is searched as it is
-        text = _ESCAPE.sub(_unescape, text)
+        text = _unescaped(text)
     return False
 
 
@@ -251,13 +252,23 @@ def _word_at(text: str, word: str, joins: str = "", ends: bool = True) -> bool:
     return False
 
 
+def _unescaped(text: str) -> str:
+    """``text`` with its escapes read (``_unescape``); one whose every backslash escapes a double
+    quote (JSON kept in YAML: most dashboards) by ``str.replace``, in C."""
+    if text.count("\\") == text.count('\\"'):
+        return text.replace('\\"', " ")
+    return _ESCAPE.sub(_unescape, text)
+
+
 def _unescape(match: re.Match[str]) -> str:
     """An escape's character; one of whitespace, quotes or controls that no shape holds is a space
     (a line break stays one: it may end a line after a backslash one level down)."""
-    code = match.group(1) or match.group(2) or match.group(3)
-    if code:
-        return chr(int(code, 16)) if int(code, 16) <= 0x10FFFF else " "
-    return _KEPT.get(match.group(4), " ")
+    group = match.lastindex  # (the one group of the alternative that matched)
+    value = match.group(group)
+    if group == 4:
+        return _KEPT.get(value, " ")
+    code = int(value, 16)
+    return chr(code) if code <= 0x10FFFF else " "
 
 
 def value_name(scalars: dict[str, ScalarNode]) -> str | None:

@@ -328,3 +328,22 @@ def test_dashboards_without_any_shape_are_skipped(text: str) -> None:
     assert len(text) >= discovery.SCAN_MIN and not discovery.may_find(text, "dashboard.json")
     assert discovery.search_plan(text, "dashboard.json", "dashboard.json", False, 0) is None
     assert full_search(text, "dashboard.json") == []
+
+
+def _reference_unescape(text: str) -> str:
+    """Escapes read one by one, as written before the fast paths."""
+    def one(match: Any) -> str:
+        code = match.group(1) or match.group(2) or match.group(3)
+        if code:
+            return chr(int(code, 16)) if int(code, 16) <= 0x10FFFF else " "
+        return discovery._KEPT.get(match.group(4), " ")
+    return discovery._ESCAPE.sub(one, text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(["\\", '"', "\\\\", '\\"', "\\u0041", "\\U0010FFFF", "\\U00110000", "\\x2f", "\\/", "\\n",
+                                 "\\t", "\\\t", "u00", "a", "/", " ", "\n", "\\N", "\\_", "x", "\\u00e9"]), max_size=12))
+def test_escapes_are_read_as_before(pieces: list[str]) -> None:
+    """``_unescaped`` (a ``str.replace`` when every backslash escapes a quote) reads as the pattern did."""
+    text = "".join(pieces)
+    assert discovery._unescaped(text) == _reference_unescape(text)
