@@ -93,3 +93,17 @@ def test_no_alias_said_means_libyaml_sees_none(lines: list[tuple[int, str]]) -> 
         return  # invalid YAML: validation reports it whatever this test says
     if aliases:
         assert holds_alias(text), text
+
+
+# -- review (helper-22) --------------------------------------------------------------------------
+# A line shaped like a block scalar's header inside a multi-line quoted scalar of a flow sequence:
+# the next line, more indented, closes the string and holds a real (here undefined) alias.
+FAKE_HEADER = '  a: ["x\n    k: |\n     ", *x]\n'
+
+
+@pytest.mark.xfail(strict=True, reason="review: a '|' header inside a quoted flow scalar 'proves' a real alias is block text")
+def test_a_header_inside_a_quoted_string_proves_nothing() -> None:
+    text = _crd(FAKE_HEADER)
+    assert _alias_events(text) == 1  # libyaml: an alias event (undefined: composing reports it)
+    assert holds_alias(text)
+    assert not cannot_hold_images(_crd(FAKE_HEADER), RULES)
