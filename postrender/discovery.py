@@ -263,7 +263,7 @@ def _unescaped(text: str) -> str:
 def _unescape(match: re.Match[str]) -> str:
     """An escape's character; one of whitespace, quotes or controls that no shape holds is a space
     (a line break stays one: it may end a line after a backslash one level down)."""
-    group = match.lastindex  # (the one group of the alternative that matched)
+    group = match.lastindex or 4  # (the one group of the alternative that matched: never none)
     value = match.group(group)
     if group == 4:
         return _KEPT.get(value, " ")
