@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,3 +104,26 @@ def test_a_piece_with_many_lines_at_column_0_keeps_none() -> None:
     data = ("---\nkind: Service\napiVersion: v1\n" + "k: v\n" * (TOP_LINES_KEPT + 1)).encode()
     (piece,) = split(data)
     assert piece.top_lines is None and TopLines.read(data, piece.top_lines).unsure
+
+
+# -- review (helper-22) --------------------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="review: each piece's kept top-line offsets (up to 64 int objects) cost up to 10x PIECE_BYTES")
+@pytest.mark.parametrize("document", [
+    "---\n" + "x\n" * TOP_LINES_KEPT,  # the most a piece keeps: 132 bytes of input
+    "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports: []\n",  # an ordinary small object
+])
+def test_a_piece_costs_what_the_memory_bound_counts(document: str) -> None:
+    """bounds.py counts PIECE_BYTES per document (read_stream's budget.hold): a stream of many
+    small documents must not hold more per piece than that, or the bound (2x input + 60 MiB) is passed."""
+    import tracemalloc
+
+    from postrender.bounds import PIECE_BYTES
+
+    data = (document * 2000).encode()
+    tracemalloc.start()
+    try:
+        parts = split(data)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held / len(parts) <= PIECE_BYTES
