@@ -42,8 +42,11 @@ _REGISTRY_WORD = re.compile(r"registry|hub", re.IGNORECASE)
 SCAN_MIN = 512  # characters: shorter strings are searched directly
 _WORDS = ("registry", "docker://", "oci://")  # in the lowered text (and "image", but not only as below)
 # "image" in a query's label matcher (PromQL ``image!=""``, ``image=~"..."`` in Grafana dashboards)
-# is no key, flag or name: a text whose every "image" is one holds no image for that word.
-_IMAGE_MATCHER = re.compile(r"(?<![\w-])image\s*(?:!=|=~|!~)")  # (not a flag's "-image=~..." nor "x_image!=")
+# is no key, flag or name: a text whose every "image" is one holds no image for that word.  A
+# matcher compares with a string: a quote follows, itself written with escapes or not, that does
+# not end a key (``"image!~": x``, ``IMAGE!=: x`` are keys that say image); in the reading with
+# escapes read, where quotes are blanks, an empty string is blanks before "}", "," or ")".
+_IMAGE_MATCHER = re.compile(r"""(?<![\w-])image\s*(?:!=|=~|!~)(?:\s*\\*["'](?![ \t]*\\*["']?[ \t]*:)|[ \t]*[},)])""")
 # Characters that re.IGNORECASE matches to a letter of those words although str.lower() does not make them it.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _SLASH = re.compile(r"/[A-Za-z0-9]")  # a path after a registry starts so

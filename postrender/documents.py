@@ -19,6 +19,7 @@ from .errors import InputError, Where
 from .finder import DocContext, context_of
 from .splice import Edit
 from .nodes import MappingNode, MergeError, Node, ScalarNode, SequenceNode, resolve_merges
+from .prescan import TopLines, top_lines
 from .records import record
 
 BOM = "\ufeff"
@@ -70,7 +71,7 @@ class Piece:
     text: str | None = None  # decoded while it is read; kept only where it gets edits
     edits: list[Edit] = field(default_factory=list)
     empty: bool = False  # only comments and blank lines (a run of empty documents is one piece)
-    top_lines: list[int] | None = None  # where its lines at column 0 start ("---" aside); None: too many to keep
+    top: tuple[str, str] | None = None  # (apiVersion, kind) its lines at column 0 name plainly, each once; None: ask the parser
 
 
 def split(data: bytes) -> list[Piece]:
@@ -80,59 +81,54 @@ def split(data: bytes) -> list[Piece]:
     documents need not begin at a "---".  Consecutive empty documents (and comments before the
     first "---") are one piece: memory stays bounded for a stream of millions of "---" lines.
     One pass in C finds every line that begins at column 0: the "---" lines, and each piece's
-    top-level lines, kept for ``prescan`` (most of a chart's bytes are CRDs with a handful each)."""
+    top-level lines, which say its kind and apiVersion (``prescan.TopLines``; most of a chart's
+    bytes are CRDs with a handful each)."""
     pieces: list[Piece] = []
     start, index, line = 0, 0, 0
     leading = True  # before the first "---"
-    lines: list[int] | None = []
+    top: TopLines | None = None  # the current piece's lines at column 0, once it has one
+    named: dict[tuple[str, str], tuple[str, str]] = {}  # one tuple per kind: pieces share it
     for at in top_lines(data):
         head = data[at:at + 3]
         if head == b"---" and (at + 3 == len(data) or data[at + 3] in _MARKER_END):
+            said = _said(top, named)
             if not leading:
-                index, line = _add_piece(pieces, data, start, at, index, line, lines)
+                index, line = _add_piece(pieces, data, start, at, index, line, said)
             elif at > 0:
-                index, line = _add_leading(pieces, data, at, lines)
-            start, lines, leading = at, [], False
+                index, line = _add_leading(pieces, data, at, said)
+            start, top, leading = at, None, False
         elif head == b"..." or head[:1] == b"%":
             return [Piece(0, len(data), 0, 0)]
-        elif lines is not None:
-            lines.append(at)
-            if len(lines) > TOP_LINES_KEPT:
-                lines = None  # (not a Kubernetes object's few keys: prescan leaves it to the parser)
+        else:
+            top = top or TopLines()
+            top.add(data, at)
     if leading:
-        _add_leading(pieces, data, len(data), lines)
+        _add_leading(pieces, data, len(data), _said(top, named))
     else:
-        _add_piece(pieces, data, start, len(data), index, line, lines)
+        _add_piece(pieces, data, start, len(data), index, line, _said(top, named))
     return pieces
 
 
-TOP_LINES_KEPT = 64
-_TOP_LINE = re.compile(rb"\n[^ \t\r\n]")  # starts with a literal: found fast
+def _said(top: TopLines | None, named: dict[tuple[str, str], tuple[str, str]]) -> tuple[str, str] | None:
+    said = top.named() if top is not None else None
+    return named.setdefault(said, said) if said is not None else None
 
 
-def top_lines(data: bytes) -> Iterator[int]:
-    """Where each line that begins at column 0 with neither a blank nor a line break starts."""
-    if data[:1] and data[:1] not in b" \t\r\n":
-        yield 0
-    for match in _TOP_LINE.finditer(data):
-        yield match.start() + 1
-
-
-def _add_leading(pieces: list[Piece], data: bytes, end: int, lines: list[int] | None) -> tuple[int, int]:
+def _add_leading(pieces: list[Piece], data: bytes, end: int, top: tuple[str, str] | None) -> tuple[int, int]:
     """The bytes before the first "---": a document only when they have content."""
     leading_is_document = _CONTENT_LINE.search(data, 0, end) is not None
-    pieces.append(Piece(0, end, 0, 0, empty=not leading_is_document, top_lines=lines))
+    pieces.append(Piece(0, end, 0, 0, empty=not leading_is_document, top=top))
     return int(leading_is_document), data.count(b"\n", 0, end)
 
 
 def _add_piece(pieces: list[Piece], data: bytes, start: int, end: int, index: int, line: int,
-               lines: list[int] | None) -> tuple[int, int]:
+               top: tuple[str, str] | None) -> tuple[int, int]:
     """The piece from the "---" at ``start`` to ``end``; returns the document index and line the next one starts at."""
     empty = not _has_content(data, start, end)
     if empty and pieces and pieces[-1].empty:
         pieces[-1].end = end
     else:
-        pieces.append(Piece(start, end, index, line, empty=empty, top_lines=lines))
+        pieces.append(Piece(start, end, index, line, empty=empty, top=top))
     return index + 1, line + data.count(b"\n", start, end)
 
 

@@ -19,7 +19,7 @@ from .errors import InputError, PostrenderError, Where
 from .finder import DocContext, EmbeddedObject, Findings, SecretSite, Site, find, item_context
 from .nodes import MappingNode, Node, Scalar, cut_to
 from .plan import Plan, is_private, make_plan
-from .prescan import TopLines, cannot_hold_images, unsure_past_top_lines
+from .prescan import TopLines, named_cannot_hold_images, unsure_past_top_lines
 from .reference import parse_reference
 from .pullsecrets import secret_edits
 from .rules import Rule, RuleSet, load_rules
@@ -161,7 +161,7 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
     read, stop = read_or_check(data, parts, rules)
     validation = Validation(data, parts, [number for number, reading in enumerate(read) if not reading])
     reader = _Reader(data, rules, findings, budget, pull_secrets, keep_text, service_accounts, keep_secret_sites)
-    failure: PostrenderError | None = None
+    failure: Exception | None = None
     at = 0  # the piece being read: an error there comes after any the validation finds before it
     try:
         with collector_paused():
@@ -172,7 +172,7 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
                 reader.read(piece, at)
             at = len(read)
         failure = validation.first_error() or stop
-    except PostrenderError as exc:
+    except Exception as exc:  # (a bug too: an invalid document before it is still what is reported, as before)
         failure = validation.first_error(before=at) or exc
     finally:
         validation.close()
@@ -193,7 +193,7 @@ def read_or_check(data: bytes, parts: list[Piece], rules: RuleSet) -> tuple[list
             text = decode_text(data[piece.start:piece.end], piece.index, piece.line)
         except InputError as exc:
             return read, exc
-        read.append(whole or not (piece.empty or cannot_hold_images(text, rules, TopLines.read(data, piece.top_lines))))
+        read.append(whole or not (piece.empty or named_cannot_hold_images(text, rules, piece.top)))
     return read, None
 
 
@@ -267,10 +267,10 @@ def list_layout(text: str, raw: bytes, rules: RuleSet) -> liststream.Layout | No
     if json_list is not None:
         found, kind, version = json_list
     else:
-        top = TopLines.of(text)
-        if len(top.kinds) != 1 or len(top.versions) != 1 or top.unsure or unsure_past_top_lines(text):
+        named = TopLines.of(text).named()
+        if named is None or unsure_past_top_lines(text):
             return None
-        found, kind, version = None, top.kinds[0], top.versions[0]
+        found, (version, kind) = None, named
     if kind is None or version is None:  # (aliases: refused above in YAML; JSON has none)
         return None
     group = version.rpartition("/")[0]

@@ -10,10 +10,9 @@ divided by ten.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .documents import top_lines
 from .finder import DEFAULT_HINT
 from .liststream import ODD_KEY_START, odd_breaks
 
@@ -27,8 +26,12 @@ TOP_API_VERSION = re.compile(rb"apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTI
 # above do not read (see unsure).
 _KEY_START = re.compile(rb"(?:kind|apiVersion)[ \t]*:")
 _ODD_FIRST = frozenset(ODD_KEY_START.encode())
+_TOP_LINE = re.compile(rb"\n[^ \t\r\n]")  # starts with a literal: found fast
 _K, _A = ord("k"), ord("a")
 _ALIAS_TOKEN = re.compile(r"\*[\w-]+(?=[\s,:\]}]|\Z)")  # libyaml's anchor names: letters, digits, "_", "-"
+# The same where a node starts (``_where_node_starts``: after blanks, ":", "-", "?", "[", "{", ",").
+_ALIAS_CANDIDATE = re.compile(r"(?:(?<=[:\-?\[{,\s])|(?<![\s\S]))\*[\w-]+(?=[\s,:\]}]|\Z)")
+_STARS_FOUND_ONE_BY_ONE = 4096
 # A line that ends in a block scalar's header (``key: |-``, ``- >``, ``- key: |2``, a comment after it).
 _BLOCK_HEADER = re.compile(r"( *)((?:-[ ]+)*)(?:([^\s#'\"{}\[\]&*!|>?%@`,-][^#]*?)[ \t]*:[ \t]+)?"
                            r"[|>](?:([1-9])[+-]?|[+-]([1-9])?)?[ \t]*(?:#[^\n]*)?\r?")
@@ -36,58 +39,83 @@ ALIASES_PROVEN = 64  # beyond this many alias-shaped tokens in one document it i
 LINES_WALKED = 256  # how far back a proof looks for the block scalar's header
 
 
-def cannot_hold_images(text: str, rules: RuleSet, top: TopLines | None = None) -> bool:
+def cannot_hold_images(text: str, rules: RuleSet) -> bool:
     """True for a document whose kind's rules look nowhere (a Service, a Role) or only at CRD
     schema defaults its text has none of: matching it would find nothing, so it is only
     checked to be valid YAML.  Decided from its text, conservatively: one plain top-level
     ``kind:`` and ``apiVersion:`` line each and no other way of writing them, else it is
-    parsed like any other.  ``top``: its lines at column 0, when ``split`` found them."""
-    top = top if top is not None else TopLines.of(text)
-    if len(top.kinds) != 1 or len(top.versions) != 1:
+    parsed like any other."""
+    return named_cannot_hold_images(text, rules, TopLines.of(text).named())
+
+
+def named_cannot_hold_images(text: str, rules: RuleSet, named: tuple[str, str] | None) -> bool:
+    """``cannot_hold_images`` for a text whose lines at column 0 were read already (``split``
+    does): ``named`` is the (apiVersion, kind) they name plainly, or None."""
+    if named is None:
         return False
-    matched = rules.for_kind(top.versions[0], top.kinds[0])
+    matched = rules.for_kind(*named)
     if not matched:
         return False  # kinds no rule covers are searched for candidates
     for rule in matched:  # (before the scans below: a document these say is parsed needs none)
         if rule.looks_past_schema_defaults:
             return False
-    if top.unsure or unsure_past_top_lines(text):
+    if unsure_past_top_lines(text):
         return False
     return not any(rule.schema_defaults for rule in matched) or DEFAULT_HINT.search(text) is None
 
 
+def top_lines(data: bytes) -> Iterator[int]:
+    """Where each line that begins at column 0 with neither a blank nor a line break starts."""
+    if data[:1] and data[:1] not in b" \t\r\n":
+        yield 0
+    for match in _TOP_LINE.finditer(data):
+        yield match.start() + 1
+
+
 class TopLines:
-    """What a document's lines at column 0 (a handful in a 1 MB CRD) say: the ``kind`` and
-    ``apiVersion`` they give, and whether they could name either another way."""
+    """What a document's lines at column 0 (a handful in a 1 MB CRD) say, read one at a time:
+    the ``kind`` and ``apiVersion`` they give, and whether they could name either another way.
+    It keeps a count and the first value of each, whatever the number of lines."""
 
-    __slots__ = ("kinds", "versions", "unsure")
+    __slots__ = ("kind", "kinds", "version", "versions", "key_lines", "odd")
 
-    def __init__(self, kinds: list[str], versions: list[str], unsure: bool) -> None:
-        self.kinds, self.versions, self.unsure = kinds, versions, unsure
+    def __init__(self) -> None:
+        self.kind: str | None = None
+        self.version: str | None = None
+        self.kinds = self.versions = self.key_lines = 0
+        self.odd = False
 
     @classmethod
     def of(cls, text: str) -> TopLines:
         data = text.encode("utf-8")
-        return cls.read(data, top_lines(data))
+        top = cls()
+        for start in top_lines(data):
+            top.add(data, start)
+        return top
 
-    @classmethod
-    def read(cls, data: bytes, starts: Iterable[int] | None) -> TopLines:
-        """From the lines at ``starts`` (offsets in ``data``); None: too many were found to keep."""
-        kinds: list[str] = []
-        versions: list[str] = []
-        key_lines = 0
-        odd = starts is None
-        for start in starts or ():
-            first = data[start]
-            if first in _ODD_FIRST:
-                odd = True
-            elif (first == _K or first == _A) and _KEY_START.match(data, start):
-                key_lines += 1
-                pattern, found = (TOP_KIND, kinds) if first == _K else (TOP_API_VERSION, versions)
-                value = pattern.match(data, start)
-                if value is not None:
-                    found.append(value.group(1).decode("ascii"))
-        return cls(kinds, versions, odd or key_lines != 2)
+    def add(self, data: bytes, start: int) -> None:
+        """The line at ``start`` of ``data`` (that begins at column 0; no "---")."""
+        first = data[start]
+        if first in _ODD_FIRST:
+            self.odd = True
+        elif (first == _K or first == _A) and _KEY_START.match(data, start):
+            self.key_lines += 1
+            value = (TOP_KIND if first == _K else TOP_API_VERSION).match(data, start)
+            if value is None:
+                return
+            if first == _K:
+                self.kinds += 1
+                self.kind = self.kind or value.group(1).decode("ascii")
+            else:
+                self.versions += 1
+                self.version = self.version or value.group(1).decode("ascii")
+
+    def named(self) -> tuple[str, str] | None:
+        """(apiVersion, kind) when each is named once, plainly, and no line names either another way."""
+        if self.odd or self.key_lines != 2 or self.kinds != 1 or self.versions != 1:
+            return None
+        assert self.version is not None and self.kind is not None
+        return self.version, self.kind
 
 
 def unsure_past_top_lines(text: str) -> bool:
@@ -99,16 +127,28 @@ def holds_alias(text: str) -> bool:
     """Whether an alias may be in the text: a ``*name`` where a value or key starts, unless it
     is proven to be a block scalar's text (CRD descriptions write ``*Warning: ...*``) and no
     anchor of that name is written anywhere."""
-    proven = 0
+    proven = looked = 0
     star = text.find("*")  # (str.find of one character is memchr: a pattern's scan is 6x slower)
     while star != -1:
+        looked += 1
+        if looked > _STARS_FOUND_ONE_BY_ONE:  # a text of many stars (markdown rules, hostile input): the rest in C
+            candidates = (m.start() for m in _ALIAS_CANDIDATE.finditer(text, star) if _where_node_starts(text, m.start()))
+            return any(_may_be_alias(text, at, proven + number) for number, at in enumerate(candidates, 1))
         match = _ALIAS_TOKEN.match(text, star)
         if match is not None and _where_node_starts(text, star):
             proven += 1
-            if proven > ALIASES_PROVEN or "&" + match.group()[1:] in text or not in_block_scalar(text, star):
+            if _may_be_alias(text, star, proven):
                 return True
         star = text.find("*", star + 1)
     return False
+
+
+def _may_be_alias(text: str, star: int, proven: int) -> bool:
+    """Whether the alias-shaped ``*name`` at ``star`` (where a node starts) may be an alias: more
+    than ``ALIASES_PROVEN`` to prove, an anchor of its name, or not proven to be block text."""
+    match = _ALIAS_TOKEN.match(text, star)
+    assert match is not None
+    return proven > ALIASES_PROVEN or "&" + match.group()[1:] in text or not in_block_scalar(text, star)
 
 
 def _where_node_starts(text: str, star: int) -> bool:
@@ -120,9 +160,10 @@ def _where_node_starts(text: str, star: int) -> bool:
 def in_block_scalar(text: str, at: int) -> bool:
     """Whether position ``at`` is proven to be inside the text of a block scalar (``|`` or ``>``):
     a header line above it whose node is less indented than every line from there to ``at``
-    (blank lines aside), and, for an explicit indentation indicator, indented enough.  A header
-    written inside a quoted string would be taken for one: the proof only ever lets a document
-    be checked as valid YAML without being composed, never an image be missed."""
+    (blank lines aside), and, for an explicit indentation indicator, indented enough.  No quote
+    may stand from the header to ``at``: a header-shaped line can be the text of a multi-line
+    quoted string opened above it (``a: ["x`` / ``k: |`` / ``", *x]``), whose closing quote then
+    comes before the alias (an apostrophe closes a single-quoted one)."""
     line_start = text.rfind("\n", 0, at) + 1
     lowest = _indent(text, line_start)
     for _ in range(LINES_WALKED):
@@ -144,7 +185,7 @@ def in_block_scalar(text: str, at: int) -> bool:
                 return False  # a header alone on its line: its parent is further up
             explicit = int(header.group(4) or header.group(5) or 0)
             if parent < lowest and (not explicit or lowest >= parent + explicit):
-                return True
+                return text.find('"', line_start, at) == -1 and text.find("'", line_start, at) == -1
         lowest = min(lowest, _indent(text, line_start))
     return False
 

@@ -6,6 +6,7 @@ name the file, the rule and the field.  Paths are compiled once, at load.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -235,9 +236,9 @@ def load_rules(extra_files: tuple[Path, ...] = ()) -> RuleSet:
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     builtin_data = read_yaml_files_cached(builtin, "rule file", directory / "__pycache__")
-    loaded = [*(_rules_of(data, path, eager=False) for data, path in zip(builtin_data, builtin)),
-              *(load_rule_file(path) for path in extra_files)]
-    for path, file_rules in zip([*builtin, *extra_files], loaded):
+    loaded = itertools.chain(((path, _rules_of(data, path, eager=False)) for data, path in zip(builtin_data, builtin)),
+                             ((path, load_rule_file(path)) for path in extra_files))  # one file after another: the first error wins
+    for path, file_rules in loaded:
         for rule in file_rules:
             if rule.id in seen:
                 raise ConfigError(f"rule file {path}: rule {rule.id!r} is already defined in {seen[rule.id]}")

@@ -41,8 +41,12 @@ class Validation:
             _check(self.data, self.pieces[number])
 
     def first_error(self, before: int | None = None) -> PostrenderError | None:
-        """The first error at a piece before ``before`` (any when None), waiting for the child."""
+        """The first error at a piece before ``before`` (any when None), waiting for the child
+        only when it checks a piece before that."""
         if self.pid is not None:
+            if before is not None and not any(number < before for number in self.checked):
+                self.close()  # nothing it checks comes first: its answer is not needed
+                return None
             self._wait()
         if self.answer is None:
             return None
@@ -51,16 +55,25 @@ class Validation:
 
     def close(self) -> None:
         """Stop a child still checking (the run failed elsewhere first, or was interrupted)."""
+        if self.fd is not None:
+            os.close(self.fd)  # (the child's answer, if it writes one, goes nowhere)
+            self.fd = None
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self._reap()
+            os.waitpid(self.pid, 0)
+            self.pid = None
 
     def _start(self) -> None:
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare (a pids limit): everything is checked here, in turn
+            os.close(read_end)
+            os.close(write_end)
+            return
         if pid == 0:  # the child: never returns
             os.close(read_end)
             _child(write_end, self.data, self.pieces, self.checked)
@@ -76,12 +89,14 @@ class Validation:
             self.answer = int(number), tuple(problems.split("\0"))
 
     def _reap(self) -> tuple[bool, str]:
-        """What the child wrote, and whether it ended as it does when it has answered."""
+        """What the child wrote, and whether it ended as it does when it has answered.  Each step
+        forgets what it has used up first: an interrupt between them leaves ``close`` the rest."""
         assert self.pid is not None and self.fd is not None
-        with os.fdopen(self.fd, "rb") as pipe:  # read to the end first: a child blocked on a full pipe never exits
+        fd, self.fd = self.fd, None
+        with os.fdopen(fd, "rb") as pipe:  # read to the end first: a child blocked on a full pipe never exits
             answer = pipe.read()
         _, status = os.waitpid(self.pid, 0)
-        self.pid = self.fd = None
+        self.pid = None
         return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, answer.decode("utf-8", "replace")
 
     def _check_all_here(self) -> None:

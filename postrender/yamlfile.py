@@ -18,19 +18,23 @@ def read_yaml_file(path: Path, what: str) -> Any:
 
 
 def read_yaml_files_cached(paths: Sequence[Path], what: str, cache_dir: Path) -> list[Any]:
-    """The data of each of ``paths``, kept in ``cache_dir`` beside the very bytes it was read
-    from, as Python keeps bytecode in ``__pycache__`` (and, as Python, not written where it
-    cannot be or under PYTHONDONTWRITEBYTECODE).  For the built-in rules: parsing their YAML
+    """The data of each of ``paths``, kept in ``cache_dir`` (a ``__pycache__``) beside the very
+    bytes it was read from, as Python keeps bytecode (and, as Python, not written where it cannot
+    be or under PYTHONDONTWRITEBYTECODE, and under PYTHONPYCACHEPREFIX when that is set).  For the built-in rules: parsing their YAML
     is 15% of a one-document run (110M of 760M instructions); loading it back is 1%."""
-    sources = tuple(_read(path, what) for path in paths)
+    import yaml
+
+    sources = (yaml.__version__, *(_read(path, what) for path in paths))  # (a PyYAML of another version may read them otherwise)
+    if sys.pycache_prefix:  # PYTHONPYCACHEPREFIX: kept where Python keeps bytecode
+        cache_dir = Path(sys.pycache_prefix) / cache_dir.resolve().parent.relative_to(cache_dir.resolve().anchor)
     cache = cache_dir / f"{what.replace(' ', '-')}s.{sys.implementation.cache_tag}.marshal"
     try:
         kept_sources, kept = marshal.loads(cache.read_bytes())
-        if kept_sources == sources:  # the files as they are now, byte for byte
-            return list(kept)
+        if kept_sources == sources and isinstance(kept, list) and len(kept) == len(paths):  # the files as they are now
+            return kept
     except (OSError, ValueError, EOFError, TypeError):
         pass  # none yet, or unreadable: parsed below
-    data = [_parse(source, path, what) for source, path in zip(sources, paths)]
+    data = [_parse(source, path, what) for source, path in zip(sources[1:], paths)]
     if not sys.dont_write_bytecode:
         try:
             content = marshal.dumps((sources, data))
@@ -44,7 +48,7 @@ def _write_atomically(path: Path, content: bytes) -> None:
     """Write ``path`` whole or not at all (concurrent runs each write the same content)."""
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         temporary.write_bytes(content)
         os.replace(temporary, path)
     except OSError:  # a read-only installation: parsed again next time

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postrender.documents import TOP_LINES_KEPT, Piece, _CONTENT_LINE, _has_content, split
+from postrender.documents import Piece, _CONTENT_LINE, _has_content, split
 from postrender.liststream import ODD_KEY_START
 from postrender.prescan import TopLines
 
@@ -41,10 +41,13 @@ def reference_split(data: bytes) -> list[Piece]:
     return pieces
 
 
-def reference_top_lines(data: bytes, piece: Piece) -> list[int] | None:
-    starts = [m.start() for m in re.finditer(rb"^[^ \t\r\n]", data[piece.start:piece.end], re.MULTILINE)]
-    starts = [piece.start + s for s in starts if not (s == 0 and _MARKER.match(data, piece.start))]
-    return starts if len(starts) <= TOP_LINES_KEPT else None
+def reference_named(data: bytes, piece: Piece) -> tuple[str, str] | None:
+    """(apiVersion, kind) its lines at column 0 name plainly, read with "^" patterns (the marker line aside)."""
+    text = data[piece.start:piece.end].decode()
+    if _MARKER.match(data, piece.start):
+        text = text.partition("\n")[2]
+    kinds, versions, unsure = reference_top(text)
+    return None if unsure or len(kinds) != 1 or len(versions) != 1 else (versions[0], kinds[0])
 
 
 def check_split(data: bytes) -> None:
@@ -54,7 +57,7 @@ def check_split(data: bytes) -> None:
     if len(found) > 1:  # (a stream read whole is never asked for its lines)
         for piece in found:
             if not piece.empty:
-                assert piece.top_lines == reference_top_lines(data, piece)
+                assert piece.top == reference_named(data, piece)
 
 
 def reference_top(text: str) -> tuple[list[str], list[str], bool]:
@@ -86,9 +89,9 @@ def test_split_equals_the_line_patterns(lines: list[str], newline: str, last_new
 @given(st.lists(_LINE, max_size=10), st.sampled_from(["\n", "\r\n"]))
 def test_top_lines_equal_the_line_patterns(lines: list[str], newline: str) -> None:
     text = "---" + newline + newline.join(lines) + newline
-    top = TopLines.of(text)
     kinds, versions, unsure = reference_top(text)
-    assert (top.kinds, top.versions, top.unsure) == (kinds, versions, unsure)
+    expected = None if unsure or len(kinds) != 1 or len(versions) != 1 else (versions[0], kinds[0])
+    assert TopLines.of(text).named() == expected
 
 
 def test_split_equals_the_line_patterns_on_every_fixture() -> None:
@@ -98,18 +101,23 @@ def test_split_equals_the_line_patterns_on_every_fixture() -> None:
         check_split(path.read_bytes())
 
 
-def test_a_piece_with_many_lines_at_column_0_keeps_none() -> None:
-    """A document is a mapping of a few keys; thousands of lines at column 0 are left to the parser
-    (and memory stays bounded: the positions are not kept)."""
-    data = ("---\nkind: Service\napiVersion: v1\n" + "k: v\n" * (TOP_LINES_KEPT + 1)).encode()
+@pytest.mark.parametrize(("body", "named"), [("k: v\n", ("v1", "Service")), ("kind: Service\n", None)])
+def test_many_lines_at_column_0_are_read_not_kept(body: str, named: tuple[str, str] | None) -> None:
+    """Thousands of lines at column 0 are read one by one and counted, not kept: other keys leave
+    the kind named; ``kind:`` again leaves it to the parser (Kubernetes takes the last)."""
+    data = ("---\nkind: Service\napiVersion: v1\n" + body * 100_000).encode()
     (piece,) = split(data)
-    assert piece.top_lines is None and TopLines.read(data, piece.top_lines).unsure
+    assert piece.top == named
+
+
+def test_pieces_of_one_kind_share_what_their_lines_say() -> None:
+    first, second = split(("---\napiVersion: v1\nkind: Service\n" * 2).encode())
+    assert first.top == ("v1", "Service") and first.top is second.top
 
 
 # -- review (helper-22) --------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="review: each piece's kept top-line offsets (up to 64 int objects) cost up to 10x PIECE_BYTES")
 @pytest.mark.parametrize("document", [
-    "---\n" + "x\n" * TOP_LINES_KEPT,  # the most a piece keeps: 132 bytes of input
+    "---\n" + "x\n" * 64,  # many lines at column 0
     "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports: []\n",  # an ordinary small object
 ])
 def test_a_piece_costs_what_the_memory_bound_counts(document: str) -> None:

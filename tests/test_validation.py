@@ -7,11 +7,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import ROOT, run_cli, without_summary
 from postrender import validation
+from postrender.documents import split
 from postrender.errors import PostrenderError
 from postrender.testing import render
 
@@ -125,7 +127,6 @@ def test_a_large_stream_through_the_command(tmp_path: Path) -> None:
 
 
 # -- review (helper-22) --------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="review: interrupted while waiting for the child, close() reopens the closed pipe fd (OSError)")
 def test_an_interrupt_while_waiting_for_the_child_stays_an_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C while the parent waits (``_reap``): KeyboardInterrupt (exit 130), the child reaped."""
     real = os.waitpid
@@ -144,7 +145,6 @@ def test_an_interrupt_while_waiting_for_the_child_stays_an_interrupt(monkeypatch
     _assert_no_child_left()
 
 
-@pytest.mark.xfail(strict=True, reason="review: os.fork failing (EAGAIN: a pids limit) is a bug exit, and leaks the pipe's fds")
 def test_no_fork_available_checks_here(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_fork() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
@@ -155,3 +155,32 @@ def test_no_fork_available_checks_here(monkeypatch: pytest.MonkeyPatch) -> None:
         result = outcome(stream(CRD.format(0), DEPLOYMENT.format(1), BAD_YAML))
     assert result[0] == "error" and result[1].startswith("document 2 ")
     assert len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_an_error_before_every_checked_piece_does_not_wait_for_the_child() -> None:
+    data = stream(NO_KIND, *[CRD.format(n) for n in range(3)])
+    parts = split(data)
+    with mode(parallel=True):
+        check = validation.Validation(data, parts, [1, 2, 3])
+        assert check.parallel
+        assert check.first_error(before=0) is None and check.pid is None  # stopped, reaped
+    _assert_no_child_left()
+
+
+def test_a_bug_after_an_invalid_document_reports_the_invalid_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As before the validation ran apart: the first problem in stream order is what is said."""
+    from postrender import pipeline
+
+    real = pipeline._Reader.read
+
+    def broken(self: Any, piece: Any, number: int) -> None:
+        if number == 2:
+            raise RuntimeError("a bug")
+        real(self, piece, number)
+
+    monkeypatch.setattr(pipeline._Reader, "read", broken)
+    data = stream(DEPLOYMENT.format(0), BAD_YAML, DEPLOYMENT.format(2))
+    assert both(data)[0] == "error"  # the invalid document 1, in both modes
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 0)
+    with pytest.raises(RuntimeError):
+        render(stream(DEPLOYMENT.format(0), SERVICE.format(1), DEPLOYMENT.format(2)), **SETTINGS)

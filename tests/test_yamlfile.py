@@ -105,7 +105,6 @@ def test_built_in_rules_loaded_from_the_cache_equal_those_parsed() -> None:
 
 
 # -- review (helper-22) --------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="review: a cache whose sources match but whose data is damaged (one file short) is trusted")
 def test_a_cache_whose_data_does_not_fit_its_sources_is_parsed_again(tmp_path: Path, parses: list[Path]) -> None:
     import marshal
 
@@ -117,10 +116,27 @@ def test_a_cache_whose_data_does_not_fit_its_sources_is_parsed_again(tmp_path: P
     assert yamlfile.read_yaml_files_cached(paths, "rule file", tmp_path) == [{"a": 1}, {"b": 1}]  # (load_rules zips: b's rules dropped)
 
 
-@pytest.mark.xfail(strict=True, reason="review: load_rules parses every file before checking ids: a later file's error hides an earlier one's")
 def test_the_first_broken_rule_file_is_the_one_reported(tmp_path: Path) -> None:
     """As before the cache: files are taken in order, each parsed and its ids checked before the next."""
     duplicate, broken = _files(tmp_path, a="rules:\n- id: kubernetes/pod\n  description: x\n  match: [{group: '', kinds: [Pod]}]\n",
                                b="rules: [\n")
     with pytest.raises(ConfigError, match=r"a\.yaml: rule 'kubernetes/pod' is already defined"):
         load_rules((duplicate, broken))
+
+
+def test_another_pyyaml_reads_the_files_again(tmp_path: Path, parses: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    paths = _files(tmp_path, a="a: yes\n")
+    yamlfile.read_yaml_files_cached(paths, "rule file", tmp_path / "c")
+    monkeypatch.setattr(yaml, "__version__", "0.0-another")
+    yamlfile.read_yaml_files_cached(paths, "rule file", tmp_path / "c")
+    assert len(parses) == 2
+
+
+def test_the_cache_follows_pythonpycacheprefix(tmp_path: Path, parses: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = _files(tmp_path, a="a: 1\n")
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path / "prefix"))
+    yamlfile.read_yaml_files_cached(paths, "rule file", tmp_path / "rules" / "__pycache__")
+    assert not (tmp_path / "rules").exists()
+    assert list((tmp_path / "prefix").glob("**/*.marshal"))
