@@ -259,8 +259,8 @@ def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
         claimed.add(index)
     mentions: list[Embedded] = []
     for index, (offset, word) in enumerate(words):
-        if index in claimed:
-            continue
+        if index in claimed or "/" not in word:
+            continue  # (a transport's "://" and a qualified reference's registry both need a "/")
         prefixed = transport(word.rstrip(",;"))
         if prefixed is not None:
             images.append((offset + prefixed[0], prefixed[1], f"after {prefixed[2]}"))
