@@ -156,3 +156,15 @@ def test_review2_lines_inside_a_quoted_string_name_no_kind(name: str) -> None:
     assert [d["kind"] for d in yaml.safe_load_all(text)] == ["Deployment", "ConfigMap"]
     output = b"".join(render(text, registry="registry.intern").chunks())
     assert b"registry.intern/library/nginx:1.25" in output
+
+
+@pytest.mark.xfail(strict=True, reason="review2: a scalar document whose quoted string holds 'kind: Service' / "
+                   "'apiVersion: v1' lines at column 0 is taken for a Service and only validated: no 'the document "
+                   "is a scalar' error (the same text with other keys is refused)")
+def test_review2_a_scalar_document_is_refused_whatever_its_string_says() -> None:
+    from postrender.errors import InputError
+    from postrender.testing import render
+
+    text = '--- "\nkind: Service\napiVersion: v1\nx"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n'
+    with pytest.raises(InputError, match="scalar"):
+        render(text, registry="registry.intern")
