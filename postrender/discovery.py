@@ -41,12 +41,13 @@ _REGISTRY_WORD = re.compile(r"registry|hub", re.IGNORECASE)
 # ``may_find``: a long text (a dashboard JSON, a script) is searched only when some shape a find needs is in it.
 SCAN_MIN = 512  # characters: shorter strings are searched directly
 _WORDS = ("registry", "docker://", "oci://")  # in the lowered text (and "image", but not only as below)
-# "image" in a query's label matcher (PromQL ``image!=""``, ``image=~"..."`` in Grafana dashboards)
+# "image" in a query's label matcher (PromQL ``{container!="", image!=""}`` in Grafana dashboards)
 # is no key, flag or name: a text whose every "image" is one holds no image for that word.  A
-# matcher compares with a string: a quote follows, itself written with escapes or not, that does
-# not end a key (``"image!~": x``, ``IMAGE!=: x`` are keys that say image); in the reading with
-# escapes read, where quotes are blanks, an empty string is blanks before "}", "," or ")".
-_IMAGE_MATCHER = re.compile(r"""(?<![\w-])image\s*(?:!=|=~|!~)(?:\s*\\*["'](?![ \t]*\\*["']?[ \t]*:)|[ \t]*[},)])""")
+# matcher compares with a quoted string (its quotes written with escapes or not) and is followed
+# by the next matcher or the selector's end: ``image!="x": y``, ``"image!=" = y`` are keys that
+# say image.  In the reading with escapes read, where quotes are blanks, an empty string is
+# blanks before "}", "," or ")".
+_IMAGE_MATCHER = re.compile(r"""(?<![\w-])image\s*(?:!=|=~|!~)(?:\s*\\*(["'`])(?:(?!\1).)*?\\*\1|[ \t]*)\s*[,})]""")
 # Characters that re.IGNORECASE matches to a letter of those words although str.lower() does not make them it.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _SLASH = re.compile(r"/[A-Za-z0-9]")  # a path after a registry starts so

@@ -100,7 +100,7 @@ def split(data: bytes) -> list[Piece]:
         elif head == b"..." or head[:1] == b"%":
             return [Piece(0, len(data), 0, 0)]
         else:
-            top = top or TopLines()
+            top = top or TopLines(data, start)
             top.add(data, at)
     if leading:
         _add_leading(pieces, data, len(data), _said(top, named))

@@ -27,7 +27,9 @@ TOP_API_VERSION = re.compile(rb"apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTI
 _KEY_START = re.compile(rb"(?:kind|apiVersion)[ \t]*:")
 _ODD_FIRST = frozenset(ODD_KEY_START.encode())
 _TOP_LINE = re.compile(rb"\n[^ \t\r\n]")  # starts with a literal: found fast
-_K, _A = ord("k"), ord("a")
+_K, _A, _HASH = ord("k"), ord("a"), ord("#")
+_INDENTED_CONTENT = re.compile(rb"^[ \t]+[^#\s]", re.MULTILINE)  # a line with content that does not begin at column 0
+_CONTINUED = re.compile(rb"(?:[ \t]*\r?\n)*[ \t]+[^#\s]")  # after a value's line: blank lines, then an indented line with content
 _ALIAS_TOKEN = re.compile(r"\*[\w-]+(?=[\s,:\]}]|\Z)")  # libyaml's anchor names: letters, digits, "_", "-"
 # The same where a node starts (``_where_node_starts``: after blanks, ":", "-", "?", "[", "{", ",").
 _ALIAS_CANDIDATE = re.compile(r"(?:(?<=[:\-?\[{,\s])|(?<![\s\S]))\*[\w-]+(?=[\s,:\]}]|\Z)")
@@ -75,27 +77,43 @@ def top_lines(data: bytes) -> Iterator[int]:
 class TopLines:
     """What a document's lines at column 0 (a handful in a 1 MB CRD) say, read one at a time:
     the ``kind`` and ``apiVersion`` they give, and whether they could name either another way.
-    It keeps a count and the first value of each, whatever the number of lines."""
+    It keeps a count and the first value of each, whatever the number of lines.
 
-    __slots__ = ("kind", "kinds", "version", "versions", "key_lines", "odd")
+    Lines at column 0 are the root mapping's keys only when the root is a block mapping that
+    starts at column 0: a root written on the "---" line (``--- {kind: ...``), an indented root,
+    or a value continued on the next line (``kind: Service`` / ``  Deployment``) leave the lines
+    at column 0 to a multi-line string, so nothing is named."""
 
-    def __init__(self) -> None:
+    __slots__ = ("kind", "kinds", "version", "versions", "key_lines", "odd", "body")
+
+    def __init__(self, data: bytes, start: int) -> None:
+        """The document from ``start`` in ``data`` (its "---" line, or where a stream's first document begins)."""
         self.kind: str | None = None
         self.version: str | None = None
         self.kinds = self.versions = self.key_lines = 0
         self.odd = False
+        self.body = start  # where its lines begin (after the "---" line); -1 once a line with content is read
+        if data.startswith(b"---", start) and (start + 3 == len(data) or data[start + 3] in b" \t\r\n"):
+            line_end = data.find(b"\n", start)
+            rest = data[start + 3:len(data) if line_end == -1 else line_end].strip()
+            self.odd = bool(rest) and not rest.startswith(b"#")  # a root on the "---" line
+            self.body = len(data) if line_end == -1 else line_end + 1
 
     @classmethod
     def of(cls, text: str) -> TopLines:
         data = text.encode("utf-8")
-        top = cls()
+        top = cls(data, 0)
         for start in top_lines(data):
-            top.add(data, start)
+            if start >= top.body or top.body == -1:
+                top.add(data, start)
         return top
 
     def add(self, data: bytes, start: int) -> None:
         """The line at ``start`` of ``data`` (that begins at column 0; no "---")."""
         first = data[start]
+        if self.body >= 0 and first != _HASH:  # the first line with content: nothing indented before it
+            self.odd = self.odd or _INDENTED_CONTENT.search(data, self.body, start) is not None
+            self.body = -1
         if first in _ODD_FIRST:
             self.odd = True
         elif (first == _K or first == _A) and _KEY_START.match(data, start):
@@ -103,6 +121,8 @@ class TopLines:
             value = (TOP_KIND if first == _K else TOP_API_VERSION).match(data, start)
             if value is None:
                 return
+            if _CONTINUED.match(data, value.end() + 1):  # a plain value goes on on the next lines
+                self.odd = True
             if first == _K:
                 self.kinds += 1
                 self.kind = self.kind or value.group(1).decode("ascii")

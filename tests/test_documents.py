@@ -43,10 +43,7 @@ def reference_split(data: bytes) -> list[Piece]:
 
 def reference_named(data: bytes, piece: Piece) -> tuple[str, str] | None:
     """(apiVersion, kind) its lines at column 0 name plainly, read with "^" patterns (the marker line aside)."""
-    text = data[piece.start:piece.end].decode()
-    if _MARKER.match(data, piece.start):
-        text = text.partition("\n")[2]
-    kinds, versions, unsure = reference_top(text)
+    kinds, versions, unsure = reference_top(data[piece.start:piece.end].decode())
     return None if unsure or len(kinds) != 1 or len(versions) != 1 else (versions[0], kinds[0])
 
 
@@ -61,11 +58,23 @@ def check_split(data: bytes) -> None:
 
 
 def reference_top(text: str) -> tuple[list[str], list[str], bool]:
-    """kind, apiVersion and doubt read with "^" patterns over the text."""
-    kinds = re.findall(r"^kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", text, re.MULTILINE)
-    versions = re.findall(r"^apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", text, re.MULTILINE)
-    key_lines = len(re.findall(r"^(?:kind|apiVersion)[ \t]*:", text, re.MULTILINE))
-    odd = re.search("^[" + re.escape(ODD_KEY_START) + "]", text, re.MULTILINE) is not None
+    """kind, apiVersion and doubt read with "^" patterns over a document's text (its "---" line
+    aside): doubt when a key is written another way, when the root is not a block mapping at
+    column 0 (something on the "---" line, the first line with content indented), or a kind or
+    apiVersion value goes on on the next lines."""
+    marker, body = "", text
+    if re.match(r"---(?:[ \t\r\n]|\Z)", text):
+        marker, _, body = text.partition("\n")
+    kinds = re.findall(r"^kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", body, re.MULTILINE)
+    versions = re.findall(r"^apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", body, re.MULTILINE)
+    key_lines = len(re.findall(r"^(?:kind|apiVersion)[ \t]*:", body, re.MULTILINE))
+    odd = re.search("^[" + re.escape(ODD_KEY_START) + "]", body, re.MULTILINE) is not None
+    rest = marker[3:].strip()
+    odd = odd or (bool(rest) and not rest.startswith("#"))
+    first = re.search(r"^[ \t]*[^#\s]", body, re.MULTILINE)  # the first line with content
+    odd = odd or (first is not None and first.group()[0] in " \t")
+    continued = r"^(?:kind|apiVersion):[ \t]*[\w./-]+[ \t]*\r?\n(?:[ \t]*\r?\n)*[ \t]+[^#\s]"
+    odd = odd or re.search(continued, body, re.MULTILINE) is not None
     ascii_only = [k for k in kinds if k.isascii()], [v for v in versions if v.isascii()]
     return ascii_only[0], ascii_only[1], odd or key_lines != 2
 
@@ -74,7 +83,7 @@ _LINE = st.sampled_from([
     "---", "--- ", "---x", "--- # c", "...", "%YAML 1.2", "# Source: a/b.yaml", "", " ", "\t", "kind: Pod", "kind: Service",
     "kind : Pod", '"kind": Pod', "apiVersion: v1", "apiVersion: apps/v1", "apiVersion:v1", "kinds: x", "? kind", "&a kind: x",
     "metadata:", "  name: x", "  kind: Pod", "- a", "{a: b}", "[a]", "!t x", "*a", "'x': y", "kind: Déploiement", "é: x",
-    "spec: |", "  ---", "data:", "kind: Pod # c",
+    "spec: |", "  ---", "data:", "kind: Pod # c", "  Deployment", "  # c", "--- {a: b}", '--- "x', "  kind: Pod",
 ])
 
 

@@ -365,9 +365,6 @@ def test_a_key_that_looks_like_a_label_matcher_still_says_image(text: str) -> No
 
 
 # -- review 2 (helper-23) ------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="review2: _IMAGE_MATCHER takes a key that holds a matcher and a quoted "
-                   "string (image!=\"x\": REF), a TOML quoted key (\"image!=\" = REF) or an explicit key "
-                   "(? \"image!=\" / : REF) for a PromQL matcher: its image is left public (a60a106 rewrote it)")
 @pytest.mark.parametrize(("text", "key"), [
     ('image!="x": nginx\n', "config.yaml"),
     ("image!='x': busybox\n", "config.yaml"),
