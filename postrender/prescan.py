@@ -29,6 +29,8 @@ _ODD_FIRST = frozenset(ODD_KEY_START.encode())
 _TOP_LINE = re.compile(rb"\n[^ \t\r\n]")  # starts with a literal: found fast
 _K, _A, _HASH = ord("k"), ord("a"), ord("#")
 _INDENTED_CONTENT = re.compile(rb"^[ \t]+[^#\s]", re.MULTILINE)  # a line with content that does not begin at column 0
+# A line at column 0 of a block mapping: "key:", or an entry of a sequence that is a key's value ("- ...").
+_KEY_SHAPED = re.compile(rb"[^\r\n]*?:(?:[ \t]|\r?$)|-(?:[ \t]|\r?$)", re.MULTILINE)
 _CONTINUED = re.compile(rb"(?:[ \t]*\r?\n)*[ \t]+[^#\s]")  # after a value's line: blank lines, then an indented line with content
 _ALIAS_TOKEN = re.compile(r"\*[\w-]+(?=[\s,:\]}]|\Z)")  # libyaml's anchor names: letters, digits, "_", "-"
 # The same where a node starts (``_where_node_starts``: after blanks, ":", "-", "?", "[", "{", ",").
@@ -81,8 +83,9 @@ class TopLines:
 
     Lines at column 0 are the root mapping's keys only when the root is a block mapping that
     starts at column 0: a root written on the "---" line (``--- {kind: ...``), an indented root,
-    or a value continued on the next line (``kind: Service`` / ``  Deployment``) leave the lines
-    at column 0 to a multi-line string, so nothing is named."""
+    a value continued on the next line (``kind: Service`` / ``  Deployment``), or a line at
+    column 0 that is no ``key:`` (the rest of a multi-line quoted string) leave the lines at
+    column 0 to a multi-line string, so nothing is named."""
 
     __slots__ = ("kind", "kinds", "version", "versions", "key_lines", "odd", "body")
 
@@ -114,8 +117,8 @@ class TopLines:
         if self.body >= 0 and first != _HASH:  # the first line with content: nothing indented before it
             self.odd = self.odd or _INDENTED_CONTENT.search(data, self.body, start) is not None
             self.body = -1
-        if first in _ODD_FIRST:
-            self.odd = True
+        if first in _ODD_FIRST or (first != _HASH and not _KEY_SHAPED.match(data, start)):
+            self.odd = True  # a key written another way, or no key: the line goes on a multi-line string
         elif (first == _K or first == _A) and _KEY_START.match(data, start):
             self.key_lines += 1
             value = (TOP_KIND if first == _K else TOP_API_VERSION).match(data, start)

@@ -20,24 +20,27 @@ def read_yaml_file(path: Path, what: str) -> Any:
 def read_yaml_files_cached(paths: Sequence[Path], what: str, cache_dir: Path) -> list[Any]:
     """The data of each of ``paths``, kept in ``cache_dir`` (a ``__pycache__``) beside the very
     bytes it was read from, as Python keeps bytecode (and, as Python, not written where it cannot
-    be or under PYTHONDONTWRITEBYTECODE, and under PYTHONPYCACHEPREFIX when that is set).  For the built-in rules: parsing their YAML
-    is 15% of a one-document run (110M of 760M instructions); loading it back is 1%."""
+    be or under PYTHONDONTWRITEBYTECODE, and under PYTHONPYCACHEPREFIX when that is set).  For the
+    built-in rules: parsing their YAML is 15% of a one-document run (110M of 760M instructions);
+    loading it back is 1%."""
     import yaml
 
-    sources = (yaml.__version__, *(_read(path, what) for path in paths))  # (a PyYAML of another version may read them otherwise)
+    # What read them, as a .pyc keeps its magic number: another PyYAML or another _parse may read them otherwise.
+    reader = f"{yaml.__version__} {marshal.dumps(_parse.__code__).hex()}"
+    sources = tuple(_read(path, what) for path in paths)
     if sys.pycache_prefix:  # PYTHONPYCACHEPREFIX: kept where Python keeps bytecode
         cache_dir = Path(sys.pycache_prefix) / cache_dir.resolve().parent.relative_to(cache_dir.resolve().anchor)
     cache = cache_dir / f"{what.replace(' ', '-')}s.{sys.implementation.cache_tag}.marshal"
     try:
-        kept_sources, kept = marshal.loads(cache.read_bytes())
-        if kept_sources == sources and isinstance(kept, list) and len(kept) == len(paths):  # the files as they are now
+        kept_reader, kept_sources, kept = marshal.loads(cache.read_bytes())
+        if (kept_reader, kept_sources) == (reader, sources) and isinstance(kept, list) and len(kept) == len(paths):
             return kept
     except (OSError, ValueError, EOFError, TypeError):
         pass  # none yet, or unreadable: parsed below
-    data = [_parse(source, path, what) for source, path in zip(sources[1:], paths)]
+    data = [_parse(source, path, what) for source, path in zip(sources, paths)]
     if not sys.dont_write_bytecode:
         try:
-            content = marshal.dumps((sources, data))
+            content = marshal.dumps((reader, sources, data))
         except ValueError:  # a value marshal does not keep (a YAML timestamp): parsed each time
             return data
         _write_atomically(cache, content)

@@ -73,6 +73,8 @@ def reference_top(text: str) -> tuple[list[str], list[str], bool]:
     odd = odd or (bool(rest) and not rest.startswith("#"))
     first = re.search(r"^[ \t]*[^#\s]", body, re.MULTILINE)  # the first line with content
     odd = odd or (first is not None and first.group()[0] in " \t")
+    odd = odd or any(line[:1] not in ("", " ", "\t", "#", "\r") and not re.match(r"[^\r\n]*?:(?:[ \t]|\r?$)|-(?:[ \t]|\r?$)", line)
+                     for line in body.split("\n"))  # a line at column 0 that is no "key:"
     continued = r"^(?:kind|apiVersion):[ \t]*[\w./-]+[ \t]*\r?\n(?:[ \t]*\r?\n)*[ \t]+[^#\s]"
     odd = odd or re.search(continued, body, re.MULTILINE) is not None
     ascii_only = [k for k in kinds if k.isascii()], [v for v in versions if v.isascii()]

@@ -111,8 +111,8 @@ def test_a_cache_whose_data_does_not_fit_its_sources_is_parsed_again(tmp_path: P
     paths = _files(tmp_path, a="a: 1\n", b="b: 1\n")
     yamlfile.read_yaml_files_cached(paths, "rule file", tmp_path)
     (cache,) = tmp_path.glob("*.marshal")
-    sources, data = marshal.loads(cache.read_bytes())
-    cache.write_bytes(marshal.dumps((sources, data[:1])))  # the sources as they are, one file's data lost
+    reader, sources, data = marshal.loads(cache.read_bytes())
+    cache.write_bytes(marshal.dumps((reader, sources, data[:1])))  # the sources as they are, one file's data lost
     assert yamlfile.read_yaml_files_cached(paths, "rule file", tmp_path) == [{"a": 1}, {"b": 1}]  # (load_rules zips: b's rules dropped)
 
 
@@ -140,3 +140,17 @@ def test_the_cache_follows_pythonpycacheprefix(tmp_path: Path, parses: list[Path
     yamlfile.read_yaml_files_cached(paths, "rule file", tmp_path / "rules" / "__pycache__")
     assert not (tmp_path / "rules").exists()
     assert list((tmp_path / "prefix").glob("**/*.marshal"))
+
+
+def test_another_parse_reads_the_files_again(tmp_path: Path, parses: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache is keyed on the code that parsed it too (a release that reads rules otherwise)."""
+    paths = _files(tmp_path, a="a: 1\n")
+    yamlfile.read_yaml_files_cached(paths, "rule file", tmp_path / "c")
+    counting = yamlfile._parse
+
+    def other(text: str, path: Path, what: str) -> Any:
+        return counting(text, path, what)
+
+    monkeypatch.setattr(yamlfile, "_parse", other)
+    yamlfile.read_yaml_files_cached(paths, "rule file", tmp_path / "c")
+    assert len(parses) == 2
