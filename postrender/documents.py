@@ -91,7 +91,7 @@ def split(data: bytes) -> list[Piece]:
     for at in top_lines(data):
         head = data[at:at + 3]
         if head == b"---" and (at + 3 == len(data) or data[at + 3] in _MARKER_END):
-            said = _said(top, named)
+            said = _said(top, named) if top is not None else None  # (millions of empty documents: no call)
             if not leading:
                 index, line = _add_piece(pieces, data, start, at, index, line, said)
             elif at > 0:

@@ -267,7 +267,7 @@ def list_layout(text: str, raw: bytes, rules: RuleSet) -> liststream.Layout | No
     if json_list is not None:
         found, kind, version = json_list
     else:
-        named = TopLines.of(text).named()
+        named = TopLines.of(raw).named()
         if named is None or unsure_past_top_lines(text):
             return None
         found, (version, kind) = None, named

@@ -103,10 +103,13 @@ class TopLines:
             self.body = len(data) if line_end == -1 else line_end + 1
 
     @classmethod
-    def of(cls, text: str) -> TopLines:
-        data = text.encode("utf-8")
+    def of(cls, text: str | bytes) -> TopLines:
+        """From a document's text (its bytes, when at hand: a large one is not encoded again)."""
+        data = text.encode("utf-8") if isinstance(text, str) else text
         top = cls(data, 0)
         for start in top_lines(data):
+            if top.odd:
+                break  # (nothing is named: the rest need not be read)
             if start >= top.body or top.body == -1:
                 top.add(data, start)
         return top

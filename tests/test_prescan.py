@@ -199,3 +199,21 @@ def test_a_kind_line_inside_a_quoted_value_that_closes_on_a_key_shaped_line() ->
            '    spec:\n      containers:\n      - {name: c, image: nginx}\n')
     with pytest.raises(InputError, match="no 'kind'"):
         render("---\n" + doc + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", registry="registry.intern")
+
+
+def test_a_large_document_is_not_encoded_again_to_read_its_lines() -> None:
+    """Found by the worst-case benchmark: 40 MB of '---' lines (read whole: one piece) peaked at
+    134 MiB of the 136 allowed, its text encoded again to read its lines at column 0."""
+    import tracemalloc
+
+    from postrender import pipeline
+
+    text = "---\n" * 1_000_000
+    raw = text.encode()
+    tracemalloc.start()
+    try:
+        assert pipeline.list_layout(text, raw, RULES) is None
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < len(raw) // 4
