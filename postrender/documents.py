@@ -19,7 +19,7 @@ from .errors import InputError, Where
 from .finder import DocContext, context_of
 from .splice import Edit
 from .nodes import MappingNode, MergeError, Node, ScalarNode, SequenceNode, resolve_merges
-from .prescan import TopLines, top_lines
+from .prescan import TopLines, is_marker, top_lines
 from .records import record
 
 BOM = "\ufeff"
@@ -89,15 +89,14 @@ def split(data: bytes) -> list[Piece]:
     top: TopLines | None = None  # the current piece's lines at column 0, once it has one
     named: dict[tuple[str, str], tuple[str, str]] = {}  # one tuple per kind: pieces share it
     for at in top_lines(data):
-        head = data[at:at + 3]
-        if head == b"---" and (at + 3 == len(data) or data[at + 3] in _MARKER_END):
+        if is_marker(data, at):
             said = _said(top, named) if top is not None else None  # (millions of empty documents: no call)
             if not leading:
                 index, line = _add_piece(pieces, data, start, at, index, line, said)
             elif at > 0:
                 index, line = _add_leading(pieces, data, at, said)
             start, top, leading = at, None, False
-        elif head == b"..." or head[:1] == b"%":
+        elif data.startswith((b"...", b"%"), at):
             return [Piece(0, len(data), 0, 0)]
         else:
             top = top or TopLines(data, start)
@@ -288,7 +287,6 @@ def validate(data: bytes, *, first_index: int = 0, line_offset: int = 0) -> None
 
 
 _MARKER = re.compile(rb"^---(?=[ \t\r\n]|$)", re.MULTILINE)
-_MARKER_END = frozenset(b" \t\r\n")
 
 
 _CONTENT_LINE = re.compile(rb"^[ \t]*[^#%\s]", re.MULTILINE)

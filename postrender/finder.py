@@ -15,7 +15,8 @@ from typing import Any
 from . import heuristics, split
 from .discovery import Found, Search, decode_value, may_hold, same_place, search_data, value_name
 from .errors import InputError, Where
-from .nodes import MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, items, written
+from .nodes import (MappingNode, Node, Scalar, ScalarNode, SequenceNode, alias_tokens, duplicate_keys, get, get_str, is_blank,
+                    is_null, items, written)
 from .paths import PathPart, format_path
 from .reference import has_explicit_registry, parse_reference
 from .rules import CompiledPath, Implied, Install, Listed, NamedValues, RegistryField, Rule, RuleSet, SplitPaths
@@ -297,7 +298,7 @@ class _Matcher:
         if not isinstance(node, ScalarNode):
             self.out.warnings.append(f"{self.ctx.where(node, path)}: image field is not a string; left as is")
             return
-        if node.style == "" and node.value in ("", "~", "null", "Null", "NULL"):
+        if is_null(node):
             return  # an optional field left unset
         if _typed(node):  # image: true, image: 2 — not strings (Kubernetes refuses them): never an image
             self.out.not_references.append(f"{self.ctx.where(node, path)}: {node.value!r} is not a string; left as is")
@@ -487,8 +488,7 @@ class _Matcher:
         if implied.enabled is not None and any(isinstance(n, ScalarNode) and n.value.strip() in _FALSE
                                                for n, _ in implied.enabled.evaluate(root, prefix)):
             return  # the component is switched off: it runs no image
-        if any(not isinstance(n, ScalarNode) or n.value.strip() not in ("", "~", "null")
-               for path in implied.named_by for n, _ in path.evaluate(root, prefix)):
+        if any(not is_blank(n) for path in implied.named_by for n, _ in path.evaluate(root, prefix)):
             return  # another field names the image (an image catalog, a base image)
         parents = list(implied.parent.evaluate(root, prefix))
         if not parents and implied.template is None and implied.lookup is None:
@@ -498,7 +498,7 @@ class _Matcher:
                                                    None, None, None, note=implied.note))
         for parent, parts in parents:
             current = get(parent, implied.key)
-            if isinstance(current, ScalarNode) and current.value not in ("", "~", "null") or (
+            if isinstance(current, ScalarNode) and not is_blank(current) or (
                     current is not None and not isinstance(current, ScalarNode) and _names_image(current)):
                 continue  # the resource names its image: the rule's ``images`` read it
             values = {text: scalar_at(path) for text, path in implied.placeholders}
@@ -572,7 +572,7 @@ class _Matcher:
             registry = heuristics.registry_value(current.value) if isinstance(current, ScalarNode) else None
             if registry is None:
                 what = (f"{current.value!r} is no registry (the operator's own is used, or none)"
-                        if isinstance(current, ScalarNode) and current.value.strip() not in ("", "~", "null") else "it is empty")
+                        if isinstance(current, ScalarNode) and not is_blank(current) else "it is empty")
                 self.out.left_public.append(f"{self.ctx.where(current or parent, path)}: the operator pulls the images it derives "
                                             f"from the registry set here, and {what}; set {path} to the mirror")
                 continue
@@ -837,7 +837,7 @@ def _first_set(anchor: MappingNode, alternatives: tuple[tuple[str, ...], ...]) -
         node: Node | None = anchor
         for key in keys:
             node = get(node, key)
-        if node is not None and (not isinstance(node, ScalarNode) or node.value.strip() not in ("", "~", "null")):
+        if node is not None and not is_blank(node):
             return keys, node
     return None
 

@@ -15,7 +15,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .records import record
 
-__all__ = ["MappingNode", "Node", "Scalar", "ScalarNode", "SequenceNode", "get", "get_key", "get_str", "items", "keys_of",
+__all__ = ["MappingNode", "Node", "Scalar", "ScalarNode", "SequenceNode", "get", "get_key", "get_str", "is_blank", "is_null",
+           "items", "keys_of",
            "duplicate_keys", "cut_to", "written", "resolve_merges", "alias_tokens", "MergeError"]
 
 
@@ -99,6 +100,20 @@ def cut_to(node: MappingNode, paths: list[tuple[str, ...]]) -> MappingNode:
             value = cut_to(value, rest)
         pairs.append((pair[0], value))
     return MappingNode(node.tag, pairs, node.start_mark, node.end_mark)
+
+
+NULLS = ("", "~", "null", "Null", "NULL")  # what YAML reads as null, written plain
+
+
+def is_null(node: Node | None) -> bool:
+    """A plain scalar YAML reads as null (an optional field left unset: ``image:``, ``x: ~``)."""
+    return isinstance(node, ScalarNode) and node.style == "" and node.value in NULLS
+
+
+def is_blank(node: Node | None) -> bool:
+    """A scalar that sets nothing however written: empty, blanks, or a null word (an operator
+    reads ``image: ""`` as ``image:``)."""
+    return isinstance(node, ScalarNode) and node.value.strip() in NULLS
 
 
 def get_str(node: Node | None, *keys: str) -> str | None:

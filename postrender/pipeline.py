@@ -19,7 +19,7 @@ from .errors import InputError, PostrenderError, Where
 from .finder import DocContext, EmbeddedObject, Findings, SecretSite, Site, find, item_context
 from .nodes import MappingNode, Node, Scalar, cut_to
 from .plan import Plan, is_private, make_plan
-from .prescan import TopLines, named_cannot_hold_images, unsure_past_top_lines
+from .prescan import TopLines, rules_that_may_skip, text_holds_nothing, unsure_past_top_lines
 from .reference import parse_reference
 from .pullsecrets import secret_edits
 from .rules import Rule, RuleSet, load_rules
@@ -184,16 +184,22 @@ def read_stream(data: bytes, rules: RuleSet, pull_secrets: Sequence[str] = (), *
 
 def read_or_check(data: bytes, parts: list[Piece], rules: RuleSet) -> tuple[list[bool], PostrenderError | None]:
     """For each piece, whether it is read (composed and matched) or only checked to be valid
-    YAML, decided on its text.  A piece that is not UTF-8 stops the list there, with its error
-    (the pieces before it are still read and checked: the first error in stream order is reported)."""
+    YAML, decided on its kind (from ``split``) and, where that allows a check, its text.  A piece
+    checked on its text that is not UTF-8 stops the list there, with its error (the pieces before
+    it are still read and checked: the first error in stream order is reported; a piece that is
+    read is decoded, and so told, in its turn)."""
     whole = len(parts) == 1
     read: list[bool] = []
     for piece in parts:
+        matched = None if whole or piece.empty else rules_that_may_skip(rules, piece.top)
+        if matched is None and not piece.empty:
+            read.append(True)  # its kind says so: decoded when it is read
+            continue
         try:
             text = decode_text(data[piece.start:piece.end], piece.index, piece.line)
         except InputError as exc:
             return read, exc
-        read.append(whole or not (piece.empty or named_cannot_hold_images(text, rules, piece.top)))
+        read.append(matched is not None and not text_holds_nothing(text, matched))
     return read, None
 
 
@@ -213,7 +219,7 @@ class _Reader:
     def read(self, piece: Piece, number: int) -> None:
         """Compose and match one piece; keep its text if it will be edited."""
         raw = self.data[piece.start:piece.end]
-        text = raw.decode("utf-8")  # (decoded without error before)
+        text = decode_text(raw, piece.index, piece.line)
         findings, budget = self.findings, self.budget
         first_site, first_secret, first_embedded = len(findings.sites), len(findings.secrets), len(findings.embedded)
         first_implied, first_setting = len(findings.implied), len(findings.registry_settings)

@@ -17,16 +17,17 @@ from .finder import DEFAULT_HINT
 from .liststream import ODD_KEY_START, odd_breaks
 
 if TYPE_CHECKING:
-    from .rules import RuleSet
+    from .rules import Rule, RuleSet
 
 # Matched at the start of each line at column 0 that begins with the key.
 TOP_KIND = re.compile(rb"kind:[ \t]*([A-Za-z][\w.-]*)[ \t]*\r?$", re.MULTILINE)  # (bytes: \w is ASCII)
 TOP_API_VERSION = re.compile(rb"apiVersion:[ \t]*([\w./-]+)[ \t]*\r?$", re.MULTILINE)
 # Kubernetes takes the last of duplicate keys, and a key can be written in ways the two lines
-# above do not read (see unsure).
+# above do not read (see TopLines).
 _KEY_START = re.compile(rb"(?:kind|apiVersion)[ \t]*:")
 _ODD_FIRST = frozenset(ODD_KEY_START.encode())
 _TOP_LINE = re.compile(rb"\n[^ \t\r\n]")  # starts with a literal: found fast
+_MARKER_END = frozenset(b" \t\r\n")
 _K, _A, _HASH = ord("k"), ord("a"), ord("#")
 _INDENTED_CONTENT = re.compile(rb"^[ \t]+[^#\s]", re.MULTILINE)  # a line with content that does not begin at column 0
 # A line at column 0 of a block mapping: "key:", or an entry of a sequence that is a key's value ("- ...").
@@ -49,23 +50,33 @@ def cannot_hold_images(text: str, rules: RuleSet) -> bool:
     checked to be valid YAML.  Decided from its text, conservatively: one plain top-level
     ``kind:`` and ``apiVersion:`` line each and no other way of writing them, else it is
     parsed like any other."""
-    return named_cannot_hold_images(text, rules, TopLines.of(text).named())
+    matched = rules_that_may_skip(rules, TopLines.of(text).named())
+    return matched is not None and text_holds_nothing(text, matched)
 
 
-def named_cannot_hold_images(text: str, rules: RuleSet, named: tuple[str, str] | None) -> bool:
-    """``cannot_hold_images`` for a text whose lines at column 0 were read already (``split``
-    does): ``named`` is the (apiVersion, kind) they name plainly, or None."""
+def rules_that_may_skip(rules: RuleSet, named: tuple[str, str] | None) -> tuple[Rule, ...] | None:
+    """The rules of the kind ``named`` (apiVersion, kind) when they look nowhere or only at CRD
+    schema defaults, so that its document is only validated if ``text_holds_nothing`` agrees;
+    None when it is read whatever its text (no kind named plainly, no rule: candidates)."""
     if named is None:
-        return False
+        return None
     matched = rules.for_kind(*named)
-    if not matched:
-        return False  # kinds no rule covers are searched for candidates
-    for rule in matched:  # (before the scans below: a document these say is parsed needs none)
-        if rule.looks_past_schema_defaults:
-            return False
+    if not matched or any(rule.looks_past_schema_defaults for rule in matched):
+        return None
+    return matched
+
+
+def text_holds_nothing(text: str, matched: tuple[Rule, ...]) -> bool:
+    """Whether nothing in the text can make the parse say more: no line break these scans do not
+    count, no alias, and (for ``matched`` rules that read schema defaults) no default shaped as an image."""
     if unsure_past_top_lines(text):
         return False
     return not any(rule.schema_defaults for rule in matched) or DEFAULT_HINT.search(text) is None
+
+
+def is_marker(data: bytes, at: int) -> bool:
+    """Whether a "---" document marker starts at ``at`` (the start of a line)."""
+    return data.startswith(b"---", at) and (at + 3 == len(data) or data[at + 3] in _MARKER_END)
 
 
 def top_lines(data: bytes) -> Iterator[int]:
@@ -96,7 +107,7 @@ class TopLines:
         self.kinds = self.versions = self.key_lines = 0
         self.odd = False
         self.body = start  # where its lines begin (after the "---" line); -1 once a line with content is read
-        if data.startswith(b"---", start) and (start + 3 == len(data) or data[start + 3] in b" \t\r\n"):
+        if is_marker(data, start):
             line_end = data.find(b"\n", start)
             rest = data[start + 3:len(data) if line_end == -1 else line_end].strip()
             self.odd = bool(rest) and not rest.startswith(b"#")  # a root on the "---" line
@@ -145,7 +156,8 @@ class TopLines:
 
 
 def unsure_past_top_lines(text: str) -> bool:
-    """What ``unsure`` asks beyond the lines at column 0: line breaks, aliases."""
+    """Whether the text past its lines at column 0 may make the parse say otherwise: a line break
+    these scans do not count, an alias."""
     return odd_breaks(text) or holds_alias(text)
 
 
@@ -158,23 +170,21 @@ def holds_alias(text: str) -> bool:
     while star != -1:
         looked += 1
         if looked > _STARS_FOUND_ONE_BY_ONE:  # a text of many stars (markdown rules, hostile input): the rest in C
-            candidates = (m.start() for m in _ALIAS_CANDIDATE.finditer(text, star) if _where_node_starts(text, m.start()))
-            return any(_may_be_alias(text, at, proven + number) for number, at in enumerate(candidates, 1))
+            candidates = (m for m in _ALIAS_CANDIDATE.finditer(text, star) if _where_node_starts(text, m.start()))
+            return any(_may_be_alias(text, m, proven + number) for number, m in enumerate(candidates, 1))
         match = _ALIAS_TOKEN.match(text, star)
         if match is not None and _where_node_starts(text, star):
             proven += 1
-            if _may_be_alias(text, star, proven):
+            if _may_be_alias(text, match, proven):
                 return True
         star = text.find("*", star + 1)
     return False
 
 
-def _may_be_alias(text: str, star: int, proven: int) -> bool:
-    """Whether the alias-shaped ``*name`` at ``star`` (where a node starts) may be an alias: more
-    than ``ALIASES_PROVEN`` to prove, an anchor of its name, or not proven to be block text."""
-    match = _ALIAS_TOKEN.match(text, star)
-    assert match is not None
-    return proven > ALIASES_PROVEN or "&" + match.group()[1:] in text or not in_block_scalar(text, star)
+def _may_be_alias(text: str, token: re.Match[str], proven: int) -> bool:
+    """Whether the alias-shaped ``*name`` (where a node starts) may be an alias: more than
+    ``ALIASES_PROVEN`` to prove, an anchor of its name, or not proven to be block text."""
+    return proven > ALIASES_PROVEN or "&" + token.group()[1:] in text or not in_block_scalar(text, token.start())
 
 
 def _where_node_starts(text: str, star: int) -> bool:

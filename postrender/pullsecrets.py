@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from .errors import InputError
 from .finder import SecretSite, alias_span
-from .nodes import MappingNode, Node, ScalarNode, SequenceNode, alias_tokens, get, get_key, is_merge_key, written
+from .nodes import MappingNode, Node, ScalarNode, SequenceNode, alias_tokens, get, get_key, is_merge_key, is_null, written
 from .splice import Edit
 
 BREAKS = "\r\n\x85\u2028\u2029"  # what libyaml (and go-yaml) read as line breaks
@@ -57,7 +57,7 @@ def _descend(node: MappingNode, field: tuple[str, ...]) -> tuple[Node | None, tu
     current: Node = node
     for depth, key in enumerate(field[:-1]):
         child = get(current, key)
-        if child is None or _is_null(child):
+        if child is None or is_null(child):
             return current, field[depth:]
         if not isinstance(child, MappingNode):
             return None, ()
@@ -78,7 +78,7 @@ def _edit_for(text: str, site: SecretSite, node: MappingNode, keys: tuple[str, .
             rendered = _new_value(text, site, existing, secrets, _is_json(node), warnings)
             return None if rendered is None else Edit(alias[0], alias[1], rendered)
         return _extend_existing(text, site, node, keys[0], secrets, eol, warnings)
-    if len(keys) > 1 and _is_null(existing):  # "template:" with nothing in it: fill it in place
+    if len(keys) > 1 and is_null(existing):  # "template:" with nothing in it: fill it in place
         assert isinstance(existing, ScalarNode)
         rendered = _flow_value(site.style, secrets, _is_json(node))
         for key in reversed(keys[1:]):
@@ -93,7 +93,7 @@ def _extend_existing(text: str, site: SecretSite, node: MappingNode, key: str, s
         return _fill_single(text, site, node, key, value, secrets, eol)
     if site.style == "string":
         return _fill_string(text, node, key, value, secrets)
-    if _is_null(value):
+    if is_null(value):
         assert isinstance(value, ScalarNode)
         rendered = _flow_value(site.style, secrets, _is_json(node))
         return _set_null(text, node, key, value, rendered)
@@ -135,7 +135,7 @@ def _new_value(text: str, site: SecretSite, value: Node, secrets: Sequence[str],
         return _flow_value("name", secrets, as_json)
     if site.style == "string":
         return None if names_one("string", value) else _flow_value("string", secrets, as_json)
-    if _is_null(value):
+    if is_null(value):
         return _flow_value(site.style, secrets, as_json)
     missing = _missing(site, value, secrets, warnings)
     if not missing:
@@ -203,10 +203,6 @@ def _key(key: str, node: MappingNode) -> str:
     return json.dumps(key) if _is_json(node) else key
 
 
-def _is_null(value: Node | None) -> bool:
-    return isinstance(value, ScalarNode) and value.style == "" and value.value in ("", "~", "null", "Null", "NULL")
-
-
 def _set_null(text: str, node: MappingNode, key: str, value: ScalarNode, rendered: str) -> Edit:
     """Give a null field (``key:``, ``key: ~``) the rendered flow value."""
     if value.start_mark.index == value.end_mark.index:  # "key:" with nothing after it
@@ -228,7 +224,7 @@ def _fill_single(text: str, site: SecretSite, node: MappingNode, key: str, value
             return Edit(brace + 1, brace + 1, f"name: {_scalar(secrets[0])}" + (", " if written(value) else ""))
         first = written(value)[0][0]
         return Edit(first.start_mark.index, first.start_mark.index, f"name: {_scalar(secrets[0])}{eol}{' ' * first.start_mark.column}")
-    if _is_null(value):
+    if is_null(value):
         assert isinstance(value, ScalarNode)
         rendered = _flow_value("name", secrets, _is_json(node))
         return _set_null(text, node, key, value, rendered)
@@ -240,7 +236,7 @@ def names_one(style: str, value: Node | None) -> bool:
     secret: the user's choice, kept by post-render and accepted by ``check``."""
     if style == "name":
         return isinstance(value, MappingNode) and get(value, "name") is not None
-    return isinstance(value, ScalarNode) and not _is_null(value) and value.value != ""
+    return isinstance(value, ScalarNode) and not is_null(value) and value.value != ""
 
 
 def _fill_string(text: str, node: MappingNode, key: str, value: Node | None, secrets: Sequence[str]) -> Edit | None:
@@ -249,7 +245,7 @@ def _fill_string(text: str, node: MappingNode, key: str, value: Node | None, sec
     if not isinstance(value, ScalarNode) or names_one("string", value):
         return None
     rendered = _flow_value("string", secrets, _is_json(node))
-    if _is_null(value):
+    if is_null(value):
         return _set_null(text, node, key, value, rendered)
     return Edit(value.start_mark.index, value.end_mark.index, rendered)
 

@@ -48,7 +48,6 @@ def record(cls: type[T] | None = None, /, *, frozen: bool = False, slots: bool =
 def _add_methods(cls: type, frozen: bool) -> None:
     fields = dataclasses.fields(cls)
     compared = [f.name for f in fields if f.compare]
-    hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
     shown = [f.name for f in fields if f.repr]
     values = _getter(compared)
 
@@ -63,7 +62,7 @@ def _add_methods(cls: type, frozen: bool) -> None:
     cls.__eq__ = __eq__  # type: ignore[assignment]
     cls.__repr__ = __repr__  # type: ignore[assignment]
     if frozen:  # as dataclasses: equal frozen records hash alike; a mutable one is not hashable
-        hash_values = _getter(hashed)
+        hash_values = _getter([f.name for f in fields if (f.compare if f.hash is None else f.hash)])
 
         def __hash__(self: Any) -> int:
             return hash(hash_values(self))

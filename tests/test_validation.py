@@ -26,6 +26,7 @@ DEPLOYMENT = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d{0}\ns
 BAD_YAML = "apiVersion: v1\nkind: Service\nmetadata:\n  name: 'unclosed\n"  # a kind that holds no image: only checked
 NO_KIND = "apiVersion: v1\nmetadata:\n  name: x\nspec:\n  image: nginx:1\n"  # read: its error is found reading it
 BAD_UTF8 = b"apiVersion: v1\nkind: Service\nmetadata:\n  name: \xff\n"
+BAD_UTF8_READ = DEPLOYMENT.format(9).encode().replace(b"name: d9", b"name: \xff")  # a kind that is read: decoded in its turn
 
 
 @contextmanager
@@ -71,6 +72,8 @@ def stream(*documents: str | bytes) -> bytes:
     ("checked invalid before invalid UTF-8", (BAD_YAML, SERVICE.format(1), BAD_UTF8), "document 0"),
     ("invalid UTF-8 before a checked invalid one", (CRD.format(0), BAD_UTF8, BAD_YAML), "document 1"),
     ("a read error after the last checked one", (CRD.format(0), SERVICE.format(1), NO_KIND), "document 2"),
+    ("checked invalid before invalid UTF-8 in a read one", (CRD.format(0), BAD_YAML, BAD_UTF8_READ), "document 1"),
+    ("invalid UTF-8 in a read one before a checked invalid one", (BAD_UTF8_READ, CRD.format(0), BAD_YAML), "document 0"),
 ])
 def test_the_same_outcome_and_first_error_either_way(name: str, documents: tuple[str | bytes, ...], first: str | None) -> None:
     result = both(stream(*documents))
