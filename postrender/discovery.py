@@ -47,7 +47,8 @@ _WORDS = ("registry", "docker://", "oci://")  # in the lowered text (and "image"
 # by the next matcher or the selector's end: ``image!="x": y``, ``"image!=" = y`` are keys that
 # say image.  In the reading with escapes read, where quotes are blanks, an empty string is
 # blanks before "}", "," or ")".
-_IMAGE_MATCHER = re.compile(r"""(?<![\w-])image\s*(?:!=|=~|!~)(?:\s*\\*(["'`])(?:(?!\1).)*?\\*\1|[ \t]*)\s*[,})]""")
+# (The lookbehind follows the literal: a pattern that starts with "image" is searched for it in C.)
+_IMAGE_MATCHER = re.compile(r"""image(?<![\w-]image)\s*(?:!=|=~|!~)(?:\s*\\*(["'`])(?:(?!\1).)*?\\*\1|[ \t]*)\s*[,})]""")
 # Characters that re.IGNORECASE matches to a letter of those words although str.lower() does not make them it.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _SLASH = re.compile(r"/[A-Za-z0-9]")  # a path after a registry starts so
@@ -60,6 +61,8 @@ _FLAG_IMAGE = re.compile(r"(?<!\S)-[^\s=]*image", re.IGNORECASE)  # a word that 
 _FIRST_PART = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:@+-")  # a reference's characters but "/"
 # Escapes of double-quoted YAML, JSON and TOML strings and what they stand for (``_unescape``).
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|x([0-9A-Fa-f]{2})|(.))", re.DOTALL)
+_ESCAPED_CHARACTER = re.compile(r"\\(.)", re.DOTALL)
+_NOT_ONE_BY_ONE = frozenset("\\uUx")  # an escaped backslash (it may begin another escape), escapes of several characters
 _KEPT = {"/": "/", "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "\t": "\t", "N": "\x85", "L": "\u2028", "P": "\u2029", "_": "\xa0"}
 # A backslash ending a line: YAML and TOML join the lines (TOML across empty ones), a shell script goes on.
 _ESCAPED_BREAK = re.compile(r"\\[ \t]*[\r\n\x85\u2028\u2029]")
@@ -257,11 +260,15 @@ def _word_at(text: str, word: str, joins: str = "", ends: bool = True) -> bool:
 
 
 def _unescaped(text: str) -> str:
-    """``text`` with its escapes read (``_unescape``); one whose every backslash escapes a double
-    quote (JSON kept in YAML: most dashboards) by ``str.replace``, in C."""
-    if text.count("\\") == text.count('\\"'):
-        return text.replace('\\"', " ")
-    return _ESCAPE.sub(_unescape, text)
+    """``text`` with its escapes read (``_unescape``).  Where every escape is one character other
+    than a backslash, "u", "U" or "x" (``\\"`` and ``\\n``: JSON kept in YAML, most dashboards), no
+    two escapes share a character, so each kind is read by ``str.replace``, in C."""
+    escaped = set(_ESCAPED_CHARACTER.findall(text))
+    if escaped & _NOT_ONE_BY_ONE:
+        return _ESCAPE.sub(_unescape, text)
+    for character in escaped:
+        text = text.replace("\\" + character, _KEPT.get(character, " "))
+    return text
 
 
 def _unescape(match: re.Match[str]) -> str:

@@ -175,12 +175,15 @@ class Rule:
         """Whether the rule looks anywhere at all (a kind listed only to say it holds no images does not)."""
         return bool(self.schema_defaults) or self.looks_past_schema_defaults
 
-    @property
+    @functools.cached_property
     def looks_past_schema_defaults(self) -> bool:
         """Whether it looks anywhere but at CRD schema defaults (which a quick text test can rule out)."""
         return any((self.pod_specs, self.containers, self.images, self.named_values, self.pull_secrets,
                     self.items, self.data, self.implied, self.split, self.versions_or_images, self.listed, self.registries,
                     self.installs))
+
+
+KINDS_REMEMBERED = 4096  # (apiVersion, kind) pairs: a hostile stream may name millions
 
 
 @record(frozen=True)
@@ -201,10 +204,24 @@ class RuleSet:
     def _globs(self) -> tuple[tuple[str, str, Rule], ...]:
         return tuple((m.group, k, r) for r in self.rules for m in r.match for k in m.kinds if "*" in k)
 
+    @functools.cached_property
+    def _matched(self) -> dict[tuple[str | None, str], tuple[Rule, ...]]:
+        return {}
+
     def for_kind(self, api_version: str | None, kind: str | None) -> tuple[Rule, ...]:
-        """Rules matching a document's apiVersion group and kind (and version, where a match names versions)."""
+        """Rules matching a document's apiVersion group and kind (and version, where a match names versions).
+        Remembered for the first ``KINDS_REMEMBERED`` kinds: a stream repeats a few kinds many times."""
         if not kind:
             return ()
+        matched = self._matched
+        found = matched.get((api_version, kind))
+        if found is None:
+            found = self._match(api_version, kind)
+            if len(matched) < KINDS_REMEMBERED:
+                matched[(api_version, kind)] = found
+        return found
+
+    def _match(self, api_version: str | None, kind: str) -> tuple[Rule, ...]:
         group, _, version = api_version.rpartition("/") if api_version and "/" in api_version else ("", "", api_version or "")
         candidates = self._index.get((group, kind), ()) + self._index.get(("*", kind), ())
         found = tuple(dict.fromkeys(rule for rule, versions in candidates if not versions or version in versions))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -344,11 +345,27 @@ def _reference_unescape(text: str) -> str:
 
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(st.sampled_from(["\\", '"', "\\\\", '\\"', "\\u0041", "\\U0010FFFF", "\\U00110000", "\\x2f", "\\/", "\\n",
-                                 "\\t", "\\\t", "u00", "a", "/", " ", "\n", "\\N", "\\_", "x", "\\u00e9"]), max_size=12))
+                                 "\\t", "\\\t", "u00", "a", "/", " ", "\n", "\\N", "\\_", "x", "\\u00e9", "\\r", "\\0",
+                                 "\\ ", "\\\n", "\\L", "n", "\\a", "\\u", "\\x", "\\U"]), max_size=12))
 def test_escapes_are_read_as_before(pieces: list[str]) -> None:
-    """``_unescaped`` (a ``str.replace`` when every backslash escapes a quote) reads as the pattern did."""
+    """``_unescaped`` (``str.replace`` per kind of escape when all are one character) reads as the pattern did."""
     text = "".join(pieces)
     assert discovery._unescaped(text) == _reference_unescape(text)
+
+
+_MATCHER_LOOKBEHIND_FIRST = re.compile(discovery._IMAGE_MATCHER.pattern.replace("image(?<![\\w-]image)", "(?<![\\w-])image", 1))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(["image", "-image", "ximage", "_", "!=", "=~", "!~", " ", "\t", '"', "'", "`", "\\", "}",
+                                 ",", ")", "a", "\n", "é", "IMAGE"]), max_size=14))
+def test_the_label_matcher_pattern_finds_what_its_lookbehind_first_form_finds(pieces: list[str]) -> None:
+    """``_IMAGE_MATCHER`` starts with its literal (so it is searched for in C, 25x faster on a
+    dashboard); the lookbehind after it says what one before it said."""
+    text = "".join(pieces)
+    assert _MATCHER_LOOKBEHIND_FIRST.pattern != discovery._IMAGE_MATCHER.pattern
+    assert discovery._IMAGE_MATCHER.findall(text) == _MATCHER_LOOKBEHIND_FIRST.findall(text)
+    assert [m.span() for m in discovery._IMAGE_MATCHER.finditer(text)] == [m.span() for m in _MATCHER_LOOKBEHIND_FIRST.finditer(text)]
 
 
 # -- review (helper-22) --------------------------------------------------------------------------

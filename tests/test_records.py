@@ -3,6 +3,7 @@ slots, ``replace`` and ``fields``; only the cost of defining a class differs."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,3 +78,111 @@ def test_frozen_records_stay_frozen_and_replace_works() -> None:
     assert not hasattr(RECORDS["FrozenSlots"](1), "__dict__")
     assert RECORDS["Mutable"](1) == RECORDS["Mutable"](1, note="ignored")
     assert RECORDS["Frozen"](1).__eq__(object()) is NotImplemented
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+@given(data=st.data())
+def test_records_are_built_as_dataclasses_are(name: str, data: st.DataObject) -> None:
+    """``__init__`` (written by ``record``, not dataclasses): positional, keyword and default
+    arguments set the same fields; a default_factory gives each record its own value."""
+    values = data.draw(VALUES[name])
+    names = [f.name for f in dataclasses.fields(DATACLASSES[name])]
+    given_count = data.draw(st.integers(0, len(values)))
+    required = [f for f in dataclasses.fields(DATACLASSES[name])
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    given_count = max(given_count, len(required))
+    as_keywords = data.draw(st.booleans())
+    args, kwargs = ((), dict(zip(names, values[:given_count]))) if as_keywords else (values[:given_count], {})
+    ours, theirs = RECORDS[name](*args, **kwargs), DATACLASSES[name](*args, **kwargs)
+    assert [getattr(ours, n) for n in names] == [getattr(theirs, n) for n in names]
+    params = [(p.name, p.kind, p.default is inspect.Parameter.empty) for p in inspect.signature(RECORDS[name]).parameters.values()]
+    assert params == [(p.name, p.kind, p.default is inspect.Parameter.empty)
+                      for p in inspect.signature(DATACLASSES[name]).parameters.values()]
+
+
+def test_building_a_record_wrongly_fails_as_a_dataclass_does() -> None:
+    for cls in (RECORDS["Frozen"], DATACLASSES["Frozen"]):
+        with pytest.raises(TypeError):
+            cls()
+        with pytest.raises(TypeError):
+            cls(1, "x", (), 4)
+        with pytest.raises(TypeError):
+            cls(1, a=1)
+        with pytest.raises(TypeError):
+            cls(1, z=1)
+    assert RECORDS["Mutable"](1).b is not RECORDS["Mutable"](1).b  # a new list each time
+    frozen = RECORDS["Frozen"](1)
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete field 'a'"):
+        del frozen.a
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'z'"):
+        frozen.z = 1  # type: ignore[attr-defined]
+    mutable = RECORDS["Mutable"](1)
+    mutable.a = 5
+    assert mutable.a == 5
+
+
+def test_what_record_does_not_write_itself_is_left_to_dataclasses() -> None:
+    """``__post_init__``, fields left out of ``__init__``, keyword-only fields, inherited fields."""
+    @record
+    class Later:
+        a: int
+        b: int = field(init=False, default=0)
+
+        def __post_init__(self) -> None:
+            self.b = self.a * 2
+
+    @record(frozen=True)
+    class KeywordOnly:
+        a: int
+        b: int = field(default=1, kw_only=True)
+
+    @record(frozen=True)
+    class Child(RECORDS["Frozen"]):  # type: ignore[misc, valid-type]
+        d: int = 4
+
+    assert Later(2).b == 4
+    assert KeywordOnly(1, b=3).b == 3
+    with pytest.raises(TypeError):
+        KeywordOnly(1, 3)  # type: ignore[misc]
+    assert (Child(1).a, Child(1).d) == (1, 4)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Child(1).d = 5  # type: ignore[misc]
+
+
+def test_a_record_inherits_only_as_frozen_as_its_base() -> None:
+    @record
+    class Base:
+        a: int
+
+    with pytest.raises(TypeError, match="cannot inherit frozen dataclass from a non-frozen one"):
+        @record(frozen=True)
+        class Frozen(Base):
+            b: int = 0
+
+    with pytest.raises(TypeError, match="cannot inherit non-frozen dataclass from a frozen one"):
+        @record
+        class Mutable(RECORDS["Frozen"]):  # type: ignore[misc, valid-type]
+            d: int = 0
+
+    @record(frozen=True)
+    class FromADataclass(DATACLASSES["Frozen"]):  # type: ignore[misc, valid-type]
+        d: int = 4
+
+    assert FromADataclass(1).d == 4
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_records_copy_and_pickle_as_dataclasses_do(name: str) -> None:
+    import copy
+    import pickle
+
+    values = {"Frozen": (1, "x", (2,)), "FrozenSlots": (1, "x"), "Mutable": (1, [2], "n"),
+              "MutableSlots": (1,), "One": (1,), "Empty": ()}[name]
+    ours = RECORDS[name](*values)
+    globals()[f"_Pickled{name}"] = RECORDS[name]  # (pickle finds a class by its module and name)
+    RECORDS[name].__qualname__ = f"_Pickled{name}"
+    try:
+        for again in (copy.copy(ours), copy.deepcopy(ours), pickle.loads(pickle.dumps(ours))):
+            assert again == ours and again is not ours
+    finally:
+        RECORDS[name].__qualname__ = name
