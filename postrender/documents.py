@@ -50,11 +50,13 @@ def decode(data: bytes) -> Stream:
     return Stream(data[count * len(BOM_BYTES):], BOM * count)
 
 
-def decode_text(data: bytes, first_index: int = 0, line_offset: int = 0) -> str:
-    """``data`` as text; invalid UTF-8 is an InputError naming document and line."""
+def decode_text(data: bytes | memoryview, first_index: int = 0, line_offset: int = 0) -> str:
+    """``data`` as text; invalid UTF-8 is an InputError naming document and line.  (A memoryview
+    of a piece of the stream is decoded without copying the piece first.)"""
     try:
-        return data.decode("utf-8")
+        return str(data, "utf-8")
     except UnicodeDecodeError as exc:
+        data = bytes(data)
         where = Where(document=first_index + document_at(data, exc.start),
                       line=line_offset + data.count(b"\n", 0, exc.start) + 1)
         raise InputError(f"{where}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None

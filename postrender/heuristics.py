@@ -60,6 +60,7 @@ def about_images(name: str) -> bool:
 
 # ``registry.example.com:5000``: a registry endpoint, not an image tagged 5000.
 _HOST_PORT = re.compile(r"[\w-]+(?:\.[\w-]+)+:\d+\Z")
+HOST_PORT_LABEL = "host:port: a registry's address, or an image tagged with a number"
 
 
 def in_image_map(key: str, value: str) -> bool:
@@ -245,6 +246,8 @@ def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
         return [], []
     start = value.index(stripped)
     if _keyed_reference(stripped, image_key):
+        if _HOST_PORT.match(stripped):  # a registry's address more likely than an image tagged with a number: said, not rewritten
+            return [], [(start, stripped, HOST_PORT_LABEL)]
         return [(start, stripped, None)], []
     images = _list_items(value, image_key)
     if len(images) > 1:

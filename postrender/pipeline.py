@@ -189,6 +189,7 @@ def read_or_check(data: bytes, parts: list[Piece], rules: RuleSet) -> tuple[list
     it are still read and checked: the first error in stream order is reported; a piece that is
     read is decoded, and so told, in its turn)."""
     whole = len(parts) == 1
+    view = memoryview(data)
     read: list[bool] = []
     for piece in parts:
         matched = None if whole or piece.empty else rules_that_may_skip(rules, piece.top)
@@ -196,7 +197,7 @@ def read_or_check(data: bytes, parts: list[Piece], rules: RuleSet) -> tuple[list
             read.append(True)  # its kind says so: decoded when it is read
             continue
         try:
-            text = decode_text(data[piece.start:piece.end], piece.index, piece.line)
+            text = decode_text(view[piece.start:piece.end], piece.index, piece.line)
         except InputError as exc:
             return read, exc
         read.append(matched is not None and not text_holds_nothing(text, matched))

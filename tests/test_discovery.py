@@ -67,6 +67,25 @@ def test_decoys_stay_byte_for_byte(data: str) -> None:
     assert not result.plan.candidates_left and not result.findings.left_public
 
 
+@pytest.mark.parametrize(("data", "value"), [
+    ("  image: registry.example.com:443\n", "registry.example.com:443"),
+    ("  mirror.yaml: |\n    registry:\n      image: harbor.intern.example:5000\n", "harbor.intern.example:5000"),
+    ('  settings.json: \'{"sidecarImage": "registry.local:5000"}\'\n', "registry.local:5000"),
+])
+def test_a_host_and_port_under_an_image_key_is_said_not_rewritten(data: str, value: str) -> None:
+    """``registry.example.com:5000`` parses as an image tagged 5000 (docker.io/library/...), but
+    in a config found by shape it is far more likely a registry's address: left as is, reported
+    as a candidate (counted, failing --strict); --rewrite-candidates rewrites it as any candidate."""
+    stream = configmap(data)
+    result = render(stream, **REGISTRY)
+    assert result.output == stream
+    assert [s.text for s in result.plan.candidates_left] == [value]
+    assert any("host:port" in w and repr(value) in w for w in result.warnings)
+    with pytest.raises(InputError, match=f"strict: .*{value}"):
+        render(stream, strict=True, **REGISTRY)
+    assert f"registry.intern/civitas/library/{value}" in render(stream, rewrite_candidates=True, **REGISTRY).output
+
+
 def test_a_reference_in_free_text_is_a_candidate_never_rewritten() -> None:
     stream = configmap("  run.sh: |\n    #!/bin/sh\n    docker pull quay.io/acme/tool:2.0\n")
     result = render(stream, **REGISTRY)

@@ -146,3 +146,20 @@ def test_a_piece_costs_what_the_memory_bound_counts(document: str) -> None:
     finally:
         tracemalloc.stop()
     assert held / len(parts) <= PIECE_BYTES
+
+
+def test_a_piece_is_decoded_from_a_view_as_from_its_bytes() -> None:
+    """``decode_text`` of a memoryview (read_or_check decodes pieces without copying them first)
+    gives the same text, or the same error, as of the bytes."""
+    from postrender.documents import decode_text
+    from postrender.errors import InputError
+
+    data = "a: é\nb: x\n".encode() + b"c: \xff\n"
+    view = memoryview(data)
+    assert decode_text(view[:10]) == decode_text(data[:10]) == "a: é\nb: x"
+    messages = []
+    for given in (data, view):
+        with pytest.raises(InputError) as caught:
+            decode_text(given, 3, 10)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "line 13" in messages[0] and "byte 0xff at offset 14" in messages[0]
