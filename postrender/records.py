@@ -13,6 +13,7 @@ What they compare, hash and show is what dataclasses' own would (fields with ``c
 """
 from __future__ import annotations
 
+import _thread
 import dataclasses
 import operator
 from collections.abc import Callable
@@ -134,6 +135,9 @@ def _freeze(cls: Any, fields: tuple[dataclasses.Field[Any], ...], slots: bool) -
     setattr(cls, "__delattr__", __delattr__)
 
 
+_SHOWING: set[tuple[int, int]] = set()  # (record, thread) whose repr is being written
+
+
 def _add_methods(cls: type, frozen: bool) -> None:
     fields = dataclasses.fields(cls)
     compared = [f.name for f in fields if f.compare]
@@ -146,7 +150,14 @@ def _add_methods(cls: type, frozen: bool) -> None:
         return bool(values(self) == values(other))
 
     def __repr__(self: Any) -> str:
-        return f"{self.__class__.__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in shown)})"
+        key = id(self), _thread.get_ident()
+        if key in _SHOWING:  # a record that holds itself: "...", as dataclasses have it
+            return "..."
+        _SHOWING.add(key)
+        try:
+            return f"{self.__class__.__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in shown)})"
+        finally:
+            _SHOWING.discard(key)
 
     cls.__eq__ = __eq__  # type: ignore[assignment]
     cls.__repr__ = __repr__  # type: ignore[assignment]

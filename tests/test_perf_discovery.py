@@ -368,6 +368,33 @@ def test_the_label_matcher_pattern_finds_what_its_lookbehind_first_form_finds(pi
     assert [m.span() for m in discovery._IMAGE_MATCHER.finditer(text)] == [m.span() for m in _MATCHER_LOOKBEHIND_FIRST.finditer(text)]
 
 
+# Each letter of "image" as the case-blind pattern or str.lower may read it, and near misses.
+_LETTERS = [["i", "I", "\u0131", "\u0130", "j", "\u0307"], ["m", "M", "n"], ["a", "A", "\u00e5", "\u212b"],
+            ["g", "G", "q"], ["e", "E", "\u00e9", "\u212a"]]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(max_size=6), st.tuples(*(st.sampled_from(letters) for letters in _LETTERS)), st.text(max_size=6), st.booleans())
+def test_says_image_finds_what_the_case_blind_pattern_finds(before: str, word: tuple[str, ...], after: str, ascii_only: bool) -> None:
+    """``says_image`` (``str.lower``) agrees with ``re.IGNORECASE`` on every letter either folds
+    (the dotless and dotted I above all), in ASCII texts and others."""
+    text = before + "".join(word) + after
+    if ascii_only:
+        text = text.encode("ascii", "replace").decode()
+    assert discovery.says_image(text) == bool(discovery._IMAGE_WORD.search(text))
+
+
+_FLAG_LOOKBEHIND_FIRST = re.compile(r"(?<!\S)-[^\s=]*image", re.IGNORECASE)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(["-", "--", "image", "IMAGE", "x", " ", "\t", "\n", "=", "a-", "\u0131mage", "\u00a0", "\x85"]),
+                max_size=10))
+def test_the_flag_pattern_finds_what_its_lookbehind_first_form_finds(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert [m.span() for m in discovery._FLAG_IMAGE.finditer(text)] == [m.span() for m in _FLAG_LOOKBEHIND_FIRST.finditer(text)]
+
+
 # -- review (helper-22) --------------------------------------------------------------------------
 @pytest.mark.parametrize("text", [
     "env:\n  IMAGE!=: nginx:1.2\n",

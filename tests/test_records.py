@@ -179,10 +179,18 @@ def test_records_copy_and_pickle_as_dataclasses_do(name: str) -> None:
     values = {"Frozen": (1, "x", (2,)), "FrozenSlots": (1, "x"), "Mutable": (1, [2], "n"),
               "MutableSlots": (1,), "One": (1,), "Empty": ()}[name]
     ours = RECORDS[name](*values)
+    qualname = RECORDS[name].__qualname__
     globals()[f"_Pickled{name}"] = RECORDS[name]  # (pickle finds a class by its module and name)
     RECORDS[name].__qualname__ = f"_Pickled{name}"
     try:
         for again in (copy.copy(ours), copy.deepcopy(ours), pickle.loads(pickle.dumps(ours))):
             assert again == ours and again is not ours
     finally:
-        RECORDS[name].__qualname__ = name
+        RECORDS[name].__qualname__ = qualname
+
+
+def test_a_record_that_holds_itself_shows_as_a_dataclass_does() -> None:
+    ours, theirs = RECORDS["Mutable"](1), DATACLASSES["Mutable"](1)
+    ours.b.append(ours)
+    theirs.b.append(theirs)
+    assert repr(ours) == repr(theirs) and repr(ours).endswith("Mutable(a=1, b=[...], note='')")
