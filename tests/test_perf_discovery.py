@@ -420,3 +420,64 @@ def test_review2_a_key_that_holds_a_label_matcher_still_says_image(text: str, ke
     long = text + "# " + "x" * discovery.SCAN_MIN + "\n"
     assert full_search(long, key)  # a find ...
     assert search(long, key) == full_search(long, key)  # ... hidden by may_find
+
+
+# -- review 3 (#15: literal-first patterns, escapes by str.replace, says_image) ----------------
+# The forms before #15, copied as they were (393b252), not derived from the new ones.
+_MATCHER_BEFORE = re.compile(r"""(?<![\w-])image\s*(?:!=|=~|!~)(?:\s*\\*(["'`])(?:(?!\1).)*?\\*\1|[ \t]*)\s*[,})]""")
+_FLAG_BEFORE = re.compile(r"(?<!\S)-[^\s=]*image", re.IGNORECASE)
+
+
+def _every_text(pieces: list[str], most: int) -> Iterator[str]:
+    import itertools
+
+    for length in range(most + 1):
+        for combination in itertools.product(pieces, repeat=length):
+            yield "".join(combination)
+
+
+def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[tuple[int, int], tuple[str | None, ...]]]:
+    return [(match.span(), match.groups()) for match in pattern.finditer(text)]
+
+
+def test_review3_the_literal_first_patterns_match_as_before_on_every_short_text() -> None:
+    """Every text of up to 5 (matcher) or 6 (flag) pieces: the same matches, spans and groups."""
+    matcher_pieces = ["image", "-", "a", " ", "!=", "=~", '"', "\\", "}", "é"]
+    for text in _every_text(matcher_pieces, 5):
+        assert _matches(discovery._IMAGE_MATCHER, text) == _matches(_MATCHER_BEFORE, text), text
+    for text in _every_text(["-", "image", "IMAGE", " ", "x", "=", "\xa0", "\x85"], 6):
+        assert _matches(discovery._FLAG_IMAGE, text) == _matches(_FLAG_BEFORE, text), text
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.sampled_from("imageIMAGE\u0130\u0131\u017f-_ x=!~\"'`\\},)\t\n\r\x85\xa0\u2028\u3000é0"), max_size=40))
+def test_review3_the_literal_first_patterns_match_as_before(text: str) -> None:
+    assert _matches(discovery._IMAGE_MATCHER, text) == _matches(_MATCHER_BEFORE, text)
+    assert _matches(discovery._FLAG_IMAGE, text) == _matches(_FLAG_BEFORE, text)
+
+
+def test_review3_says_image_reads_every_character_as_the_case_blind_pattern() -> None:
+    """All of Unicode: the characters ``re.IGNORECASE`` matches to each letter of "image" are
+    those ``says_image``'s fold and ``str.lower`` make it, and each is one character then (so
+    that a text says "image" to one exactly when it does to the other)."""
+    characters = [chr(code) for code in range(1, 0x110000)]  # (0 is the separator below)
+    made = "\0".join(characters).translate(discovery._FOLD).lower().split("\0")
+    assert len(made) == len(characters)
+    assert not [c for c, m in zip(characters, made) if len(m) != 1 and set(m) & set("image")]
+    every = "".join(characters)
+    for letter in "image":
+        assert set(re.findall(letter, every, re.IGNORECASE)) == {c for c, m in zip(characters, made) if m == letter}, letter
+    variants = {c: m for c, m in zip(characters, made) if m in set("image")}
+    assert set(variants) >= {"\u0130", "\u0131", "I", "e"}
+    for position, letter in enumerate("image"):
+        for character, made_letter in variants.items():
+            for text in ("image"[:position] + character + "image"[position + 1:], "é-" + "image"[:position] + character + "image"[position + 1:]):
+                assert discovery.says_image(text) == bool(discovery._IMAGE_WORD.search(text)) == (made_letter == letter), text
+    for text in ("", "imag", "imagé", "i\u0307mage", "\u0130\u0307mage", "ima ge", "IMAG\u0130"):
+        assert discovery.says_image(text) == bool(discovery._IMAGE_WORD.search(text)) is False, text
+
+
+def test_review3_escapes_are_read_as_before_on_every_short_text() -> None:
+    """Every text of up to 6 of these characters: ``_unescaped`` reads what the pattern did."""
+    for text in _every_text(["\\", '"', "n", "u", "/", "0", "\t", "N"], 6):
+        assert discovery._unescaped(text) == _reference_unescape(text), repr(text)
