@@ -380,3 +380,80 @@ def test_the_text_level_tests_never_skip_an_invalid_reference(text: str, key: st
     calls = search(text, key)
     assert calls == full_search(text, key)
     assert any(call[0] == "found" and call[1].how == "invalid" for call in calls), calls
+
+
+# -- review (#15: a host:port under an image key of data is a candidate) ------------------------
+HOST_PORT = "registry.example.com:5000"
+_HOST_PORT_PLACES = f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: d
+spec:
+  template:
+    spec:
+      initContainers:
+      - name: i
+        image: {HOST_PORT}
+      containers:
+      - name: c
+        image: {HOST_PORT}
+        env:
+        - name: SIDECAR_IMAGE
+          value: {HOST_PORT}
+        args: ["--image={HOST_PORT}", "--helper-image", "{HOST_PORT}"]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: pods
+data:
+  pod.yaml: |
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: p
+    spec:
+      containers:
+      - name: c
+        image: {HOST_PORT}
+        env:
+        - name: X_IMAGE
+          value: {HOST_PORT}
+  template.json: '{{"spec": {{"containers": [{{"name": "c", "image": "{HOST_PORT}"}}]}}}}'
+  qualified: "{HOST_PORT}/team/app:1.2"
+  sidecarImage: nginx:1.25
+"""
+
+
+def test_review_a_host_and_port_is_still_rewritten_where_a_rule_names_the_image() -> None:
+    """Pod-spec image fields, env vars and args (of a workload, and of a pod kept in data) name
+    an image the kubelet pulls: rewritten as before #15; a reference with a path or a tag stays one."""
+    result = render(_HOST_PORT_PLACES, **REGISTRY)
+    target = f"registry.intern/civitas/library/{HOST_PORT}"
+    assert result.output.count(target) == 8
+    assert not any(f"{before}{HOST_PORT}" in result.output for before in (" ", '"', "="))  # none left as it was
+    assert "registry.intern/civitas/team/app:1.2" in result.output
+    assert "sidecarImage: registry.intern/civitas/library/nginx:1.25" in result.output
+    assert not result.plan.candidates_left and not result.findings.left_public
+
+
+def test_review_a_host_and_port_candidate_is_never_silent(tmp_path: Path) -> None:
+    """Counted in the summary, fatal with --strict, a problem for ``check``, left out of
+    ``images`` (with a warning) unless --rewrite-candidates, as post-render mode leaves it."""
+    from conftest import run_cli
+
+    stream = tmp_path / "stream.yaml"
+    stream.write_text(configmap(f"  image: {HOST_PORT}\n  sidecars.yaml: |\n    - name: x\n      image: {HOST_PORT}\n"))
+    rendered = run_cli(["--registry", "registry.intern", "--folder", "civitas", str(stream)])
+    assert rendered.returncode == 0 and rendered.stdout == stream.read_bytes()
+    assert b"2 candidates left as is" in rendered.stderr and rendered.stderr.count(b"host:port") >= 2
+    strict = run_cli(["--registry", "registry.intern", "--folder", "civitas", "--strict", str(stream)])
+    assert strict.returncode == 1 and b"strict" in strict.stderr and not strict.stdout
+    check = run_cli(["check", "--registry", "registry.intern", "--folder", "civitas", str(stream)])
+    assert check.returncode == 1 and check.stdout.count(HOST_PORT.encode()) >= 2
+    listed = run_cli(["images", str(stream)])
+    assert listed.returncode == 0 and listed.stdout == b"" and b"not listed" in listed.stderr
+    listed = run_cli(["images", "--rewrite-candidates", str(stream)])
+    assert listed.stdout.decode().split() == [f"docker.io/library/{HOST_PORT}"]
+    rewritten = run_cli(["--registry", "registry.intern", "--folder", "civitas", "--rewrite-candidates", str(stream)])
+    assert rewritten.stdout.decode().count(f"registry.intern/civitas/library/{HOST_PORT}") == 2
