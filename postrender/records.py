@@ -40,13 +40,13 @@ def record(*, frozen: bool = False, slots: bool = False) -> Callable[[type[T]], 
 def record(cls: type[T] | None = None, /, *, frozen: bool = False, slots: bool = False) -> Any:
     """``@record``, ``@record(frozen=True, slots=True)``: as ``@dataclass`` with the same options."""
     def wrap(cls: type[T]) -> type[T]:
-        if _plain(cls, frozen):
+        if _plain(cls):
             made: Any = dataclasses.dataclass(cls, slots=slots, init=False, eq=False, repr=False)  # (compiles nothing)
-            made._record_frozen = frozen  # (a record inheriting from it: _plain)
             fields = dataclasses.fields(made)
             made.__init__ = _init(made, fields, frozen)
             if frozen:
                 _freeze(made, fields, slots)
+                made.__dataclass_params__.frozen = True  # (told frozen=False above): a subclass dataclasses builds checks it
         else:
             made = dataclasses.dataclass(cls, frozen=frozen, slots=slots, eq=False, repr=False)
         _add_methods(made, frozen)
@@ -56,20 +56,14 @@ def record(cls: type[T] | None = None, /, *, frozen: bool = False, slots: bool =
     return wrap if cls is None else wrap(cls)
 
 
-def _plain(cls: type, frozen: bool) -> bool:
-    """Whether ``_init`` writes what dataclasses would: no ``__post_init__``, no pseudo-fields
-    (``InitVar``, ``ClassVar``), no field left out of ``__init__`` or keyword-only, and fields
-    inherited only from records (dataclasses checks its own)."""
-    if hasattr(cls, "__post_init__"):
+def _plain(cls: type) -> bool:
+    """Whether ``_init`` writes what dataclasses would: no ``__init__`` or ``__post_init__`` of
+    its own, no pseudo-fields (``InitVar``, ``ClassVar``), no field left out of ``__init__`` or
+    keyword-only, no inherited fields (dataclasses builds the rest, and checks a base's options)."""
+    if "__init__" in cls.__dict__ or hasattr(cls, "__post_init__"):
         return False
-    for base in cls.__mro__[1:]:
-        if "__dataclass_fields__" in base.__dict__:
-            base_frozen = base.__dict__.get("_record_frozen")
-            if base_frozen is None:
-                return False
-            if base_frozen != frozen:  # (as dataclasses words it)
-                raise TypeError("cannot inherit frozen dataclass from a non-frozen one" if frozen
-                                else "cannot inherit non-frozen dataclass from a frozen one")
+    if any("__dataclass_fields__" in base.__dict__ for base in cls.__mro__[1:]):
+        return False
     annotations = cls.__dict__.get("__annotations__", {})
     if any("InitVar" in str(kind) or "ClassVar" in str(kind) or "KW_ONLY" in str(kind) for kind in annotations.values()):
         return False
@@ -82,21 +76,27 @@ _FACTORY = object()  # the default of a parameter whose field has a default_fact
 
 def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...], frozen: bool) -> Callable[..., None]:
     """``__init__`` as dataclasses writes it: each field set in order (on a frozen record with
-    ``object.__setattr__``), a default_factory called when its parameter is not given."""
-    namespace: dict[str, Any] = {"_FACTORY": _FACTORY, "_set": object.__setattr__}
-    params, body = ["self"], []
+    ``object.__setattr__``), a default_factory called when its parameter is not given.  Its own
+    names are dunders no field is given (``self`` too, when a field is named so)."""
+    namespace: dict[str, Any] = {"__record_factory__": _FACTORY, "__record_set__": object.__setattr__}
+    me = "__dataclass_self__" if any(field.name == "self" for field in fields) else "self"
+    params, body = [me], []
+    defaulted = False
     for field in fields:
         name, value = field.name, field.name
         if field.default_factory is not dataclasses.MISSING:
-            namespace[f"_factory_{name}"] = field.default_factory
-            params.append(f"{name}=_FACTORY")
-            value = f"_factory_{name}() if {name} is _FACTORY else {name}"
+            namespace[f"__record_factory_{name}__"] = field.default_factory
+            params.append(f"{name}=__record_factory__")
+            value = f"__record_factory_{name}__() if {name} is __record_factory__ else {name}"
         elif field.default is not dataclasses.MISSING:
-            namespace[f"_default_{name}"] = field.default
-            params.append(f"{name}=_default_{name}")
+            namespace[f"__record_default_{name}__"] = field.default
+            params.append(f"{name}=__record_default_{name}__")
+        elif defaulted:
+            raise TypeError(f"non-default argument {name!r} follows default argument")  # (as dataclasses words it)
         else:
             params.append(name)
-        body.append(f"    _set(self, {name!r}, {value})" if frozen else f"    self.{name} = {value}")
+        defaulted = defaulted or field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+        body.append(f"    __record_set__({me}, {name!r}, {value})" if frozen else f"    {me}.{name} = {value}")
     source = f"def __init__({', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"
     exec(compile(source, f"<record {cls.__qualname__}>", "exec"), namespace)  # noqa: S102  # (text written here, from field names)
     init: Callable[..., None] = namespace["__init__"]

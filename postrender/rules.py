@@ -183,7 +183,11 @@ class Rule:
                     self.installs))
 
 
-KINDS_REMEMBERED = 4096  # (apiVersion, kind) pairs: a hostile stream may name millions
+# ``for_kind`` remembers up to this many (apiVersion, kind) pairs of at most this many characters
+# (a group is at most 253, a kind far less): what it keeps after a stream stays under 0.5 MB,
+# whatever a hostile stream names (the RuleSet outlives the stream: load_rules caches it).
+KINDS_REMEMBERED = 1024
+KIND_CHARACTERS_REMEMBERED = 320
 
 
 @record(frozen=True)
@@ -210,14 +214,14 @@ class RuleSet:
 
     def for_kind(self, api_version: str | None, kind: str | None) -> tuple[Rule, ...]:
         """Rules matching a document's apiVersion group and kind (and version, where a match names versions).
-        Remembered for the first ``KINDS_REMEMBERED`` kinds: a stream repeats a few kinds many times."""
+        Remembered for the first ``KINDS_REMEMBERED`` kinds (of plausible length): a stream repeats a few kinds many times."""
         if not kind:
             return ()
         matched = self._matched
         found = matched.get((api_version, kind))
         if found is None:
             found = self._match(api_version, kind)
-            if len(matched) < KINDS_REMEMBERED:
+            if len(matched) < KINDS_REMEMBERED and len(kind) + len(api_version or "") <= KIND_CHARACTERS_REMEMBERED:
                 matched[(api_version, kind)] = found
         return found
 

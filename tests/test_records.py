@@ -301,8 +301,6 @@ def test_every_record_of_the_package_behaves_as_the_dataclass_of_its_fields(cls:
         assert again == ours and again is not ours and dataclasses.astuple(again) == tuple(values)
 
 
-@pytest.mark.xfail(strict=True, reason="review: a plain frozen record says frozen=False in __dataclass_params__, so "
-                   "dataclasses refuses a frozen subclass it builds (one with __post_init__, a real @dataclass)")
 @pytest.mark.parametrize("decorate", ["record", "dataclass"])
 def test_a_frozen_subclass_that_dataclasses_builds_may_inherit_a_frozen_record(decorate: str) -> None:
     @record(frozen=True)
@@ -324,8 +322,6 @@ def test_a_frozen_subclass_that_dataclasses_builds_may_inherit_a_frozen_record(d
     assert (Child(1, 2).a, Child(1, 2).b) == (1, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="review: a mutable subclass dataclasses builds from a frozen record is no "
-                   "longer refused where it is defined (FrozenInstanceError when it is built instead)")
 def test_a_mutable_subclass_of_a_frozen_record_is_refused_where_it_is_defined() -> None:
     @record(frozen=True)
     class Base:
@@ -340,8 +336,6 @@ def test_a_mutable_subclass_of_a_frozen_record_is_refused_where_it_is_defined() 
                 pass
 
 
-@pytest.mark.xfail(strict=True, reason="review: record replaces a class's own __init__ with the one it compiles "
-                   "(dataclasses keeps a class's own __init__)")
 def test_a_record_keeps_its_own_init_as_a_dataclass_does() -> None:
     @record
     class Sized:
@@ -353,8 +347,6 @@ def test_a_record_keeps_its_own_init_as_a_dataclass_does() -> None:
     assert Sized("abc").length == 3  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(strict=True, reason="review: _init's own names (_set, _FACTORY, _factory_<field>, self) "
-                   "collide with field names; dataclasses' __init__ takes any field name")
 @pytest.mark.parametrize("name", ["_set", "_FACTORY", "_factory_items", "self"])
 def test_a_field_may_have_any_name_init_uses_itself(name: str) -> None:
     namespace: dict[str, Any] = {}
@@ -365,8 +357,6 @@ def test_a_field_may_have_any_name_init_uses_itself(name: str) -> None:
     assert namespace["Named"](items=[1], **{name: 8}).items == [1]
 
 
-@pytest.mark.xfail(strict=True, reason="review: a field without a default after one with a default is a "
-                   "SyntaxError from record's compile, a TypeError from dataclasses")
 def test_a_field_without_a_default_after_a_default_fails_as_a_dataclass_does() -> None:
     with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
         @record
@@ -415,9 +405,9 @@ def test_for_kind_stays_right_past_the_kinds_it_remembers(monkeypatch: pytest.Mo
     assert len(ruleset._matched) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="review: RuleSet.for_kind's memo (on the RuleSet load_rules keeps) holds the "
-                   "(apiVersion, kind) strings of a stream after it is done: up to 4096 of any length, outside the memory bound")
 def test_the_kinds_a_stream_names_are_not_kept_after_it() -> None:
+    """RuleSet.for_kind's memo (on the RuleSet load_rules keeps) holds no kind of implausible
+    length, and at most KINDS_REMEMBERED pairs (review of #15: 4096 of any length were kept)."""
     import gc
     import tracemalloc
 
