@@ -457,3 +457,12 @@ def test_review_a_host_and_port_candidate_is_never_silent(tmp_path: Path) -> Non
     assert listed.stdout.decode().split() == [f"docker.io/library/{HOST_PORT}"]
     rewritten = run_cli(["--registry", "registry.intern", "--folder", "civitas", "--rewrite-candidates", str(stream)])
     assert rewritten.stdout.decode().count(f"registry.intern/civitas/library/{HOST_PORT}") == 2
+
+
+@pytest.mark.xfail(strict=True, reason="review: only a whole value that is one host:port is a candidate; a list of them "
+                   "under an image key (registry mirrors) is still rewritten to docker.io/library/<host>:<port>")
+def test_review_a_list_of_hosts_and_ports_under_an_image_key_is_said_as_one_is() -> None:
+    stream = configmap('  mirrorImages: "a.example.com:5000,b.example.com:5000"\n  images: a.example.com:5000 b.example.com:5000\n')
+    result = render(stream, **REGISTRY)
+    assert result.output == stream
+    assert sorted(s.text for s in result.plan.candidates_left) == ["a.example.com:5000"] * 2 + ["b.example.com:5000"] * 2
