@@ -232,6 +232,13 @@ def _lean_mentions(value: str) -> list[Embedded]:
     return sorted(mentions)
 
 
+def _host_ports_apart(found: list[Embedded]) -> tuple[list[Embedded], list[Embedded]]:
+    """``(images, mentions)``: a ``host:port`` (``registry.example.com:5000``) is a registry's
+    address more likely than an image tagged with a number, so it is said, not rewritten."""
+    images = [item for item in found if not _HOST_PORT.match(item[1])]
+    return images, [(offset, text, HOST_PORT_LABEL) for offset, text, _ in found if _HOST_PORT.match(text)]
+
+
 def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
     """References in a string of data or of an embedded config under ``key``: ``(images, mentions)``.
 
@@ -246,12 +253,10 @@ def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:
         return [], []
     start = value.index(stripped)
     if _keyed_reference(stripped, image_key):
-        if _HOST_PORT.match(stripped):  # a registry's address more likely than an image tagged with a number: said, not rewritten
-            return [], [(start, stripped, HOST_PORT_LABEL)]
-        return [(start, stripped, None)], []
+        return _host_ports_apart([(start, stripped, None)])
     images = _list_items(value, image_key)
     if len(images) > 1:
-        return images, []
+        return _host_ports_apart(images)
     if len(value) > LEAN_FROM:
         return [], _lean_mentions(value)
     words = [(m.start(), m.group()) for m in _WORD.finditer(value)]

@@ -459,10 +459,17 @@ def test_review_a_host_and_port_candidate_is_never_silent(tmp_path: Path) -> Non
     assert rewritten.stdout.decode().count(f"registry.intern/civitas/library/{HOST_PORT}") == 2
 
 
-@pytest.mark.xfail(strict=True, reason="review: only a whole value that is one host:port is a candidate; a list of them "
-                   "under an image key (registry mirrors) is still rewritten to docker.io/library/<host>:<port>")
 def test_review_a_list_of_hosts_and_ports_under_an_image_key_is_said_as_one_is() -> None:
+    """Items of a list under an image key that are host:ports are candidates, as one alone is;
+    the images beside them are rewritten."""
     stream = configmap('  mirrorImages: "a.example.com:5000,b.example.com:5000"\n  images: a.example.com:5000 b.example.com:5000\n')
     result = render(stream, **REGISTRY)
     assert result.output == stream
     assert sorted(s.text for s in result.plan.candidates_left) == ["a.example.com:5000"] * 2 + ["b.example.com:5000"] * 2
+
+
+def test_a_list_of_an_image_and_a_host_and_port_keeps_them_apart() -> None:
+    stream = configmap("  images: quay.io/a/b:1 a.example.com:5000\n")
+    result = render(stream, **REGISTRY)
+    assert result.output == configmap("  images: registry.intern/civitas/a/b:1 a.example.com:5000\n")
+    assert [s.text for s in result.plan.candidates_left] == ["a.example.com:5000"]
