@@ -347,7 +347,9 @@ class Search:
                                qualified=is_qualified_reference(ref) or how == "transport"), to_outer)
         for offset, ref, label in mentions:
             part, joined = _split_label(label)  # a repository line whose tag is another line: the mirror needs both
-            self._report(Found(offset, ref, joined or ref, f"{path} ({label})", "text", part, candidate=True, qualified=True), to_outer)
+            host_port = label == heuristics.HOST_PORT_LABEL  # a whole value, not free text
+            self._report(Found(offset, ref, joined or ref, f"{path} ({label})", "host-port" if host_port else "text", part,
+                               candidate=True, qualified=not host_port), to_outer)
         if keyed and not images and not mentions:
             # shaped like a reference under an image key, but none Docker accepts (an upper-case
             # repository, a tag over 128 characters): reported as a pod spec's image field would be

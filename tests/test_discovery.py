@@ -473,3 +473,15 @@ def test_a_list_of_an_image_and_a_host_and_port_keeps_them_apart() -> None:
     result = render(stream, **REGISTRY)
     assert result.output == configmap("  images: registry.intern/civitas/a/b:1 a.example.com:5000\n")
     assert [s.text for s in result.plan.candidates_left] == ["a.example.com:5000"]
+
+
+def test_a_host_and_port_candidate_is_worded_as_a_value_not_free_text() -> None:
+    """Review of #15: a host:port under an image key is a whole value; the warning says where it
+    is (a kind no rule covers, data), never "in free text"."""
+    widget = "apiVersion: acme.example/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  image: registry.example.com:5000\n"
+    for stream, where in ((widget, " in a kind no rule covers;"), (configmap("  image: registry.example.com:5000\n"), " looks like an image;")):
+        result = render(stream, **REGISTRY)
+        [site] = result.plan.candidates_left
+        assert site.rule.endswith(("/host-port", ":host-port")) and site.text == "registry.example.com:5000"
+        [warning] = [w for w in result.warnings if "registry.example.com:5000" in w]
+        assert where in warning and "free text" not in warning and "host:port" in warning
