@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import BinaryIO, Union
 
 from .errors import OutputError
-from .report import is_stdout
+from .report import is_stdout, sigpipe_ignored
 
 PathLike = Union[str, "os.PathLike[str]"]
 _SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)}
@@ -151,18 +151,11 @@ def _broken_pipe_unwinds() -> Iterator[None]:
     """The reader went away (``| head``, Helm killed): end quietly with 128 + SIGPIPE, as SIGPIPE's
     default action would, but by unwinding, so a prepared image list's temporary file is removed
     on the way out (the default action kills at once and left it behind)."""
-    sigpipe = getattr(signal, "SIGPIPE", None)
     try:
-        previous = signal.signal(sigpipe, signal.SIG_IGN) if sigpipe is not None else None
-    except ValueError:  # not the main thread: keep what is there
-        previous = None
-    try:
-        yield
+        with sigpipe_ignored():
+            yield
     except BrokenPipeError:
-        raise SystemExit(128 + (sigpipe or 13)) from None
-    finally:
-        if previous is not None:
-            signal.signal(sigpipe, previous)  # type: ignore[arg-type]
+        raise SystemExit(128 + getattr(signal, "SIGPIPE", 13)) from None
 
 
 def _descriptor(out: BinaryIO) -> int | None:

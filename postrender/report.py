@@ -11,9 +11,12 @@ from __future__ import annotations
 import errno
 import os
 import re
+import signal
 import stat
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PROG = "civitas-postrender"
@@ -57,7 +60,8 @@ class Reporter:
             try:
                 _append(self.log_file, f"{stamp} {line}\n".encode("utf-8"))
             except OSError as exc:
-                reason = f"{self.log_file}: a FIFO nobody reads" if exc.errno == errno.ENXIO else str(exc)
+                reason = (f"{self.log_file}: a FIFO nobody reads" if exc.errno == errno.ENXIO
+                          else f"{self.log_file}: its reader went away" if exc.errno == errno.EPIPE else str(exc))
                 self.log_file = None
                 _to_stderr(f"{PROG}: warning: cannot write log file: {escape(reason)}")
 
@@ -74,10 +78,28 @@ def _append(path: Path, data: bytes) -> None:
             raise OSError(f"{path} is stdout: its lines would corrupt the output, so it is not written")
         os.set_blocking(fd, True)  # a FIFO with a reader: wait for it as a shell's >> does
         view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        with sigpipe_ignored():  # a reader that goes away while we write is an error (EPIPE), never our end
+            while view:
+                view = view[os.write(fd, view):]
     finally:
         os.close(fd)
+
+
+@contextmanager
+def sigpipe_ignored() -> Iterator[None]:
+    """While inside, writing to a pipe or FIFO whose reader is gone raises ``BrokenPipeError``
+    instead of ending the process (``main`` sets SIGPIPE's default action, which ends it at once).
+    Outside the main thread, where the handler cannot be changed, what is there stays."""
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    try:
+        previous = signal.signal(sigpipe, signal.SIG_IGN) if sigpipe is not None else None
+    except ValueError:
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(sigpipe, previous)  # type: ignore[arg-type]
 
 
 def is_stdout(info: os.stat_result) -> bool:

@@ -4,6 +4,7 @@ with stderr closed, messages go to the log file only, never to stdout."""
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 from pathlib import Path
 
@@ -114,3 +115,39 @@ def test_where_escapes_what_comes_from_the_input() -> None:
 
     where = Where(document=1, template="t\n.yaml", kind="Pod\x1b", name="a\u2028b", line=3, path="spec.x")
     assert str(where) == "document 1 (t\\n.yaml) Pod\\e/a\\u2028b line 3 at spec.x"
+
+
+_READER_GOES_AWAY = r"""
+import os, signal, sys
+from pathlib import Path
+from postrender import report
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as main() sets it
+fifo = Path(sys.argv[1])
+os.mkfifo(fifo)
+reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so the log's open succeeds
+opened = os.set_blocking
+
+def reader_leaves(fd, flag):  # between the log's open and its write, the reader closes
+    global reader
+    if reader is not None:
+        os.close(reader)
+        reader = None
+    opened(fd, flag)
+
+report.os.set_blocking = reader_leaves
+reporter = report.Reporter(fifo)
+reporter.warning("first")
+reporter.warning("second")
+print("alive", reporter.log_file)
+"""
+
+
+def test_a_log_reader_that_goes_away_mid_write_ends_the_log_not_the_run(tmp_path: Path) -> None:
+    """With SIGPIPE's default action (set by main), a log FIFO whose reader closed between the
+    log's open and its write killed the whole run (exit -13, nothing on stdout: seen as a flaky
+    test on a loaded machine). The write now fails with EPIPE: the log is given up, with a warning."""
+    done = subprocess.run([sys.executable, "-c", _READER_GOES_AWAY, str(tmp_path / "log.fifo")], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == "alive None"
+    assert b"cannot write log file" in done.stderr and b"its reader went away" in done.stderr
