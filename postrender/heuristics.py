@@ -235,8 +235,14 @@ def _lean_mentions(value: str) -> list[Embedded]:
 def _host_ports_apart(found: list[Embedded]) -> tuple[list[Embedded], list[Embedded]]:
     """``(images, mentions)``: a ``host:port`` (``registry.example.com:5000``) is a registry's
     address more likely than an image tagged with a number, so it is said, not rewritten."""
-    images = [item for item in found if not _HOST_PORT.match(item[1])]
-    return images, [(offset, text, HOST_PORT_LABEL) for offset, text, _ in found if _HOST_PORT.match(text)]
+    images: list[Embedded] = []
+    mentions: list[Embedded] = []
+    for offset, text, label in found:
+        if _HOST_PORT.match(text):
+            mentions.append((offset, text, HOST_PORT_LABEL))
+        else:
+            images.append((offset, text, label))
+    return images, mentions
 
 
 def in_text(value: str, key: str) -> tuple[list[Embedded], list[Embedded]]:

@@ -44,16 +44,6 @@ ALIASES_PROVEN = 64  # beyond this many alias-shaped tokens in one document it i
 LINES_WALKED = 256  # how far back a proof looks for the block scalar's header
 
 
-def cannot_hold_images(text: str, rules: RuleSet) -> bool:
-    """True for a document whose kind's rules look nowhere (a Service, a Role) or only at CRD
-    schema defaults its text has none of: matching it would find nothing, so it is only
-    checked to be valid YAML.  Decided from its text, conservatively: one plain top-level
-    ``kind:`` and ``apiVersion:`` line each and no other way of writing them, else it is
-    parsed like any other."""
-    matched = rules_that_may_skip(rules, TopLines.of(text).named())
-    return matched is not None and text_holds_nothing(text, matched)
-
-
 def rules_that_may_skip(rules: RuleSet, named: tuple[str, str] | None) -> tuple[Rule, ...] | None:
     """The rules of the kind ``named`` (apiVersion, kind) when they look nowhere or only at CRD
     schema defaults, so that its document is only validated if ``text_holds_nothing`` agrees;

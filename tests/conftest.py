@@ -68,6 +68,18 @@ def corpus_streams() -> list[Path]:
     return sorted([*CORPUS.glob("charts/*.yaml"), *CORPUS.glob("crs/*.yaml")])
 
 
+def cannot_hold_images(document: str, rules: Any) -> bool:
+    """Whether post-render only checks ``document`` (valid YAML) instead of reading it: what
+    ``read_or_check`` decides for it as the second piece of a stream (one piece alone is always read)."""
+    from postrender.documents import split
+    from postrender.pipeline import read_or_check
+
+    data = (("---\n" + document.rstrip("\n") + "\n") * 2).encode()
+    read, stop = read_or_check(data, split(data), rules)
+    assert stop is None and len(read) == 2 and read[0] == read[1]
+    return not read[1]
+
+
 def without_summary(stderr: bytes | str) -> str:
     """stderr less the one-line run summary every post-render run prints: what is left are warnings."""
     text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr

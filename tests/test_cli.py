@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, run_cli, without_summary
+from conftest import FIXTURES, cannot_hold_images, run_cli, without_summary
 
 DEPLOYMENT = """\
 ---
@@ -251,7 +251,6 @@ def test_errors_in_documents_that_cannot_hold_images(body: str, fragment: str) -
 
 
 def test_documents_that_cannot_hold_images_pass_through_unparsed_but_intact() -> None:
-    from postrender.prescan import cannot_hold_images
     from postrender.rules import load_rules
 
     rules = load_rules()

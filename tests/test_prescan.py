@@ -9,7 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postrender.prescan import ALIASES_PROVEN, cannot_hold_images, holds_alias, in_block_scalar
+from conftest import cannot_hold_images
+from postrender.prescan import ALIASES_PROVEN, holds_alias, in_block_scalar
 from postrender.rules import load_rules
 
 RULES = load_rules()

@@ -150,10 +150,10 @@ def test_plain_paths_evaluate_as_jsonpath_ng_compiles_them() -> None:
 
 
 def test_the_fast_path_never_skips_a_kind_whose_rules_look_somewhere() -> None:
-    """cannot_hold_images reads a document's kind from its text and skips documents whose rules
+    """read_or_check reads a document's kind from its text and skips documents whose rules
     look nowhere; every rule that looks anywhere but at schema defaults must keep its kinds read
     (a rule field added later and forgotten there would silently skip its kinds)."""
-    from postrender.prescan import cannot_hold_images
+    from conftest import cannot_hold_images
 
     rules = load_rules()
     checked = 0
